@@ -1,0 +1,156 @@
+"""Loader for the CUB-200-2011 layout with Reed et al.'s text_c10 descriptions.
+
+The same loader reads real CUB and SynthBirds (which is written in this layout). Splits come
+from, in this order: split files given by the caller; ``<root>/splits/{train,val,test}.txt``
+(SynthBirds); ``<root>/splits/gve/{train_noCub,val,test}.txt`` (the GVE split the paper used);
+otherwise the official ``train_test_split.txt`` with a seeded validation part carved from train.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from interpnet.errors import DataError
+
+SPLITS = ("train", "val", "test")
+_GVE_FILES = {"train": "train_noCub.txt", "val": "val.txt", "test": "test.txt"}
+
+
+@dataclass
+class Example:
+    """One image with its class and reference sentences."""
+
+    image_id: int
+    rel_path: str  # "<class folder>/<image file>", as in images.txt
+    image_path: Path
+    label: int  # 0-based class index
+    sentences: list[str]
+
+
+def _read_table(path: Path, columns: int) -> list[list[str]]:
+    if not path.is_file():
+        raise DataError(
+            f"{path}: file not found; is the data root the folder that holds "
+            "CUB_200_2011/ and text_c10/?"
+        )
+    rows = []
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.split(maxsplit=columns - 1)
+        if len(parts) != columns:
+            raise DataError(f"{path}:{n}: expected {columns} columns, got {line!r}")
+        rows.append(parts)
+    return rows
+
+
+class CUBLayout:
+    """A data root holding ``CUB_200_2011/`` and ``text_c10/`` (real CUB or SynthBirds)."""
+
+    def __init__(
+        self,
+        root: str | Path,
+        split_files: dict[str, str | Path] | None = None,
+        val_fraction: float = 0.1,
+        seed: int = 0,
+        sentences_per_image: int = 10,
+    ):
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise DataError(
+                f"{self.root}: data root not found; pass the folder that holds "
+                "CUB_200_2011/ and text_c10/"
+            )
+        cub = self.root / "CUB_200_2011"
+        self.image_dir = cub / "images"
+        self.text_dir = self.root / "text_c10"
+        classes = _read_table(cub / "classes.txt", 2)
+        self.class_names = [name for _, name in classes]
+        class_index = {int(cid): i for i, (cid, _) in enumerate(classes)}
+        self.paths = {int(i): p for i, p in _read_table(cub / "images.txt", 2)}
+        labels_path = cub / "image_class_labels.txt"
+        self.labels = {}
+        for image_id, class_id in _read_table(labels_path, 2):
+            if int(class_id) not in class_index:
+                raise DataError(f"{labels_path}: image {image_id} has unknown class {class_id}")
+            self.labels[int(image_id)] = class_index[int(class_id)]
+        if set(self.labels) != set(self.paths):
+            raise DataError(f"{labels_path}: image ids do not match images.txt")
+        self.sentences_per_image = sentences_per_image
+        self.split_ids = self._resolve_splits(split_files, val_fraction, seed)
+
+    def _resolve_splits(self, split_files, val_fraction: float, seed: int) -> dict[str, list[int]]:
+        if split_files is None:
+            for folder, names in (
+                (self.root / "splits", {s: f"{s}.txt" for s in SPLITS}),
+                (self.root / "splits" / "gve", _GVE_FILES),
+            ):
+                if all((folder / n).is_file() for n in names.values()):
+                    split_files = {s: folder / n for s, n in names.items()}
+                    self.split_source = str(folder)
+                    break
+        if split_files is not None:
+            self.split_source = getattr(self, "split_source", "given split files")
+            by_path = {p: i for i, p in self.paths.items()}
+            return {s: self._read_split_file(Path(f), by_path) for s, f in split_files.items()}
+        self.split_source = "official train_test_split.txt + seeded validation carve-out"
+        table = _read_table(self.root / "CUB_200_2011" / "train_test_split.txt", 2)
+        train = sorted(int(i) for i, flag in table if flag == "1")
+        test = sorted(int(i) for i, flag in table if flag == "0")
+        rng = random.Random(seed)
+        val = set(rng.sample(train, round(len(train) * val_fraction)))
+        return {"train": [i for i in train if i not in val], "val": sorted(val), "test": test}
+
+    @staticmethod
+    def _read_split_file(path: Path, by_path: dict[str, int]) -> list[int]:
+        if not path.is_file():
+            raise DataError(f"{path}: split file not found")
+        ids = []
+        for n, line in enumerate(path.read_text().splitlines(), 1):
+            rel = line.strip()
+            if not rel:
+                continue
+            if rel not in by_path:
+                raise DataError(
+                    f"{path}:{n}: {rel!r} is not in images.txt; "
+                    "is this split file for this data set?"
+                )
+            ids.append(by_path[rel])
+        return ids
+
+    def split(self, name: str, skip_missing: bool = False) -> list[Example]:
+        """The examples of one split. Missing images or text files raise a :class:`DataError`
+        naming them, unless ``skip_missing`` drops them (their number is then reported in
+        ``self.skipped[name]``)."""
+        if name not in self.split_ids:
+            raise DataError(f"unknown split {name!r}; choose one of {sorted(self.split_ids)}")
+        examples, missing = [], []
+        for image_id in self.split_ids[name]:
+            rel = self.paths[image_id]
+            image_path = self.image_dir / rel
+            text_path = (self.text_dir / rel).with_suffix(".txt")
+            if not image_path.is_file():
+                missing.append(f"image {image_path}")
+                continue
+            if not text_path.is_file():
+                missing.append(f"text {text_path}")
+                continue
+            sentences = [s.strip() for s in text_path.read_text().splitlines() if s.strip()]
+            if len(sentences) < self.sentences_per_image:
+                missing.append(
+                    f"text {text_path} ({len(sentences)} of {self.sentences_per_image} sentences)"
+                )
+                continue
+            examples.append(Example(image_id, rel, image_path, self.labels[image_id], sentences))
+        if missing and not skip_missing:
+            more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+            raise DataError(
+                f"{self.root}: split {name!r} has {len(missing)} missing or incomplete "
+                f"item(s): {'; '.join(missing[:3])}{more}. Fix the download, or pass "
+                "--skip-missing to drop them"
+            )
+        self.skipped = getattr(self, "skipped", {})
+        self.skipped[name] = len(missing)
+        return examples

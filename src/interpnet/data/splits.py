@@ -1,0 +1,64 @@
+"""In-memory splits for training: inputs, labels and tokenized reference sentences."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from interpnet.data.cub import CUBLayout
+from interpnet.data.images import load_images, to_float
+from interpnet.text import tokenize
+
+
+@dataclass
+class SplitData:
+    """One split held in memory. ``inputs`` are uint8 images (N, 3, S, S) or float features."""
+
+    name: str
+    inputs: torch.Tensor
+    labels: torch.Tensor
+    sentences: list[list[str]]  # raw reference sentences per example
+    keys: list[str]  # image paths relative to the image folder
+
+    def __len__(self) -> int:
+        return self.inputs.shape[0]
+
+    def batch(self, index: torch.Tensor, device: torch.device | str = "cpu") -> torch.Tensor:
+        """Model-ready inputs for the examples at ``index``."""
+        x = self.inputs[index].to(device)
+        return to_float(x) if x.dtype == torch.uint8 else x
+
+    def tokens(self) -> list[list[list[str]]]:
+        return [[tokenize(s) for s in sents] for sents in self.sentences]
+
+
+def load_cub_splits(
+    root: str | Path,
+    names: tuple[str, ...],
+    image_size: int,
+    splits: str = "auto",
+    skip_missing: bool = False,
+    progress: bool = True,
+) -> tuple[dict[str, SplitData], list[str]]:
+    """Load splits of a CUB-layout root (real CUB or SynthBirds) into memory.
+
+    ``splits`` is "auto" (see :class:`CUBLayout`) or a folder holding train/val/test.txt.
+    Returns the splits by name and the class names.
+    """
+    files = None
+    if splits != "auto":
+        files = {s: Path(splits) / f"{s}.txt" for s in ("train", "val", "test")}
+    layout = CUBLayout(root, split_files=files)
+    out = {}
+    for name in names:
+        examples = layout.split(name, skip_missing=skip_missing)
+        if layout.skipped.get(name):
+            print(f"--skip-missing: dropped {layout.skipped[name]} item(s) from split {name!r}")
+        images = load_images([e.image_path for e in examples], image_size, progress)
+        labels = torch.tensor([e.label for e in examples], dtype=torch.long)
+        out[name] = SplitData(
+            name, images, labels, [e.sentences for e in examples], [e.rel_path for e in examples]
+        )
+    return out, layout.class_names

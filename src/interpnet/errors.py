@@ -1,0 +1,13 @@
+"""Exceptions raised by interpnet for bad user input (shown as one line by the CLI)."""
+
+
+class InterpnetError(Exception):
+    """A user-facing error: the message names the file or value at fault and the fix."""
+
+
+class DataError(InterpnetError):
+    """A data set on disk is missing, incomplete or malformed."""
+
+
+class CheckpointError(InterpnetError):
+    """A run directory or checkpoint is missing, corrupt or incompatible."""

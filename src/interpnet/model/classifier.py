@@ -1,0 +1,126 @@
+"""Classifiers: the paper's MLP on feature vectors and a small CNN for raw images.
+
+Both expose ``hidden_layer_names`` (the ReLU outputs the paper's InterpNET_k reads, in order)
+and ``feature_layer_name`` (the module whose output is the classifier's input feature vector
+``x``; ``None`` when ``x`` is the raw input itself).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+
+class MLPClassifier(nn.Module):
+    """Feature vector -> ReLU hidden layers -> logits (the paper's classifier)."""
+
+    feature_layer_name: str | None = None
+
+    def __init__(self, input_dim: int, num_classes: int, hidden_sizes: list[int] | None = None):
+        super().__init__()
+        hidden_sizes = [500, 300] if hidden_sizes is None else list(hidden_sizes)
+        self.config = {
+            "type": "mlp",
+            "input_dim": input_dim,
+            "num_classes": num_classes,
+            "hidden_sizes": hidden_sizes,
+        }
+        self.hidden = nn.ModuleList()
+        dims = [input_dim, *hidden_sizes]
+        for d_in, d_out in zip(dims[:-1], dims[1:], strict=True):
+            self.hidden.append(nn.Sequential(nn.Linear(d_in, d_out), nn.ReLU()))
+        self.logits = nn.Linear(dims[-1], num_classes)
+
+    @property
+    def hidden_layer_names(self) -> list[str]:
+        return [f"hidden.{i}" for i in range(len(self.hidden))]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 2 or x.shape[1] != self.config["input_dim"]:
+            raise ValueError(
+                f"MLPClassifier expects (batch, {self.config['input_dim']}) features, "
+                f"got shape {tuple(x.shape)}"
+            )
+        for layer in self.hidden:
+            x = layer(x)
+        return self.logits(x)
+
+
+class ConvBackbone(nn.Module):
+    """Conv-BN-ReLU-MaxPool blocks, then global average pooling to a feature vector."""
+
+    def __init__(self, channels: list[int], in_channels: int = 3):
+        super().__init__()
+        blocks: list[nn.Module] = []
+        for c_in, c_out in zip([in_channels, *channels[:-1]], channels, strict=True):
+            blocks.append(
+                nn.Sequential(
+                    nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
+                    nn.BatchNorm2d(c_out),
+                    nn.ReLU(),
+                    nn.MaxPool2d(2),
+                )
+            )
+        self.blocks = nn.Sequential(*blocks)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pool(self.blocks(x)).flatten(1)
+
+
+class CNNClassifier(nn.Module):
+    """Small CNN for raw RGB images: conv backbone -> feature vector x -> the paper's MLP head.
+
+    The backbone output plays the role of the paper's input features ``x`` (there, a CNN
+    fine-tuned on the birds); the head's hidden layers are what InterpNET_k introspects.
+    """
+
+    feature_layer_name = "backbone"
+
+    def __init__(
+        self,
+        num_classes: int,
+        image_size: int = 64,
+        channels: list[int] | None = None,
+        hidden_sizes: list[int] | None = None,
+    ):
+        super().__init__()
+        channels = [32, 64, 128, 128] if channels is None else list(channels)
+        hidden_sizes = [256, 128] if hidden_sizes is None else list(hidden_sizes)
+        self.config = {
+            "type": "cnn",
+            "num_classes": num_classes,
+            "image_size": image_size,
+            "channels": channels,
+            "hidden_sizes": hidden_sizes,
+        }
+        self.backbone = ConvBackbone(channels)
+        self.head = MLPClassifier(channels[-1], num_classes, hidden_sizes)
+
+    @property
+    def hidden_layer_names(self) -> list[str]:
+        return [f"head.{name}" for name in self.head.hidden_layer_names]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        size = self.config["image_size"]
+        if x.dim() != 4 or x.shape[1] != 3:
+            raise ValueError(
+                f"CNNClassifier expects (batch, 3, {size}, {size}) images, got {tuple(x.shape)}"
+            )
+        return self.head(self.backbone(x))
+
+
+def build_classifier(config: dict[str, Any]) -> nn.Module:
+    """Rebuild a classifier from the ``config`` dict it exposes (as saved in a run directory)."""
+    kind = config.get("type")
+    kwargs = {k: v for k, v in config.items() if k != "type"}
+    if kind == "mlp":
+        return MLPClassifier(**kwargs)
+    if kind == "cnn":
+        return CNNClassifier(**kwargs)
+    raise ValueError(
+        f"classifier type {kind!r} cannot be rebuilt from its config; pass classifier=... "
+        "to InterpNet.from_pretrained"
+    )

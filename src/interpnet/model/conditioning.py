@@ -1,0 +1,79 @@
+"""Conditioning variants: which parts of the classifier the explainer reads.
+
+- ``captioning``: the input features x only (an image captioner).
+- ``interpnet``: InterpNET_k: x, the first k hidden layers and the softmax output.
+- ``output-only``: InterpNET_0: the softmax output only.
+- ``gve-label``: x plus a learned embedding of the class (true class in training, predicted
+  class at test time): the "explanation-label" baseline of Hendricks et al. 2016.
+- ``custom``: the layers named in ``layers`` (plus optional input/softmax) of any classifier.
+
+For a classifier with a ``feature_layer_name`` (the CNN), "x" is that layer's output, the
+feature vector the paper's MLP classifies; otherwise x is the classifier's input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from torch import nn
+
+from interpnet.model.introspector import Introspector
+
+VARIANTS = ("captioning", "interpnet", "output-only", "gve-label", "custom")
+
+
+@dataclass
+class Conditioning:
+    """A conditioning variant, serialisable to JSON."""
+
+    variant: str = "interpnet"
+    num_hidden: int = 2
+    layers: list[str] = field(default_factory=list)
+    include_input: bool = False
+    include_softmax: bool = False
+    pool: str = "avg"
+
+    def __post_init__(self) -> None:
+        if self.variant not in VARIANTS:
+            raise ValueError(f"unknown variant {self.variant!r}; choose one of {VARIANTS}")
+
+    @property
+    def uses_label(self) -> bool:
+        return self.variant == "gve-label"
+
+    @property
+    def name(self) -> str:
+        """A short display name, e.g. ``InterpNET_2``."""
+        if self.variant == "interpnet":
+            return f"InterpNET_{self.num_hidden}"
+        return {"output-only": "InterpNET_0"}.get(self.variant, self.variant)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def introspector(self, classifier: nn.Module) -> Introspector:
+        """The introspector that collects this variant's r(x) from ``classifier``."""
+        if self.variant == "custom":
+            return Introspector(
+                classifier, self.layers, self.include_input, self.include_softmax, self.pool
+            )
+        feature = getattr(classifier, "feature_layer_name", None)
+        x_layers = [feature] if feature else []
+        x_input = feature is None
+        if self.variant == "output-only":
+            return Introspector(classifier, [], include_softmax=True, pool=self.pool)
+        if self.variant in ("captioning", "gve-label"):
+            return Introspector(classifier, x_layers, include_input=x_input, pool=self.pool)
+        hidden = list(getattr(classifier, "hidden_layer_names", []))
+        if not 0 <= self.num_hidden <= len(hidden):
+            raise ValueError(
+                f"interpnet variant asks for {self.num_hidden} hidden layers but the classifier "
+                f"has {len(hidden)} ({hidden}); lower --num-hidden or add hidden layers"
+            )
+        return Introspector(
+            classifier,
+            x_layers + hidden[: self.num_hidden],
+            include_input=x_input,
+            include_softmax=True,
+            pool=self.pool,
+        )

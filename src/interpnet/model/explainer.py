@@ -1,0 +1,108 @@
+"""The paper's LRCN-2f explanation decoder, conditioned on r(x) at every time step."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+State = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+
+
+class LRCNExplainer(nn.Module):
+    """Two-layer LSTM decoder (Donahue et al.'s LRCN-2f, as used by InterpNET).
+
+    LSTM-1 reads word embeddings; at every step ``[LSTM-1 output ; c]`` goes through one linear
+    layer (no nonlinearity) into LSTM-2, whose output is projected onto the vocabulary. ``c`` is
+    r(x), optionally concatenated with a learned embedding of a class label (the GVE
+    "explanation-label" baseline). The ``c`` half of that linear layer is computed once per
+    sentence (:meth:`condition`), not at every step.
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        cond_dim: int,
+        embed_dim: int = 256,
+        hidden_dim: int = 512,
+        fusion_dim: int = 512,
+        dropout: float = 0.2,
+        num_classes: int = 0,
+        label_embed_dim: int = 0,
+    ):
+        super().__init__()
+        if (num_classes > 0) != (label_embed_dim > 0):
+            raise ValueError("num_classes and label_embed_dim must both be set for a label input")
+        self.config = {
+            "vocab_size": vocab_size,
+            "cond_dim": cond_dim,
+            "embed_dim": embed_dim,
+            "hidden_dim": hidden_dim,
+            "fusion_dim": fusion_dim,
+            "dropout": dropout,
+            "num_classes": num_classes,
+            "label_embed_dim": label_embed_dim,
+        }
+        self.embed = nn.Embedding(vocab_size, embed_dim)
+        self.lstm1 = nn.LSTM(embed_dim, hidden_dim, batch_first=True)
+        self.fuse_word = nn.Linear(hidden_dim, fusion_dim, bias=False)
+        self.fuse_cond = nn.Linear(cond_dim + label_embed_dim, fusion_dim)
+        self.label_embed = nn.Embedding(num_classes, label_embed_dim) if num_classes else None
+        self.lstm2 = nn.LSTM(fusion_dim, hidden_dim, batch_first=True)
+        self.drop = nn.Dropout(dropout)
+        self.out = nn.Linear(hidden_dim, vocab_size)
+
+    @property
+    def uses_label(self) -> bool:
+        return self.label_embed is not None
+
+    def condition(self, r: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """The conditioning half of the fusion layer, ``W_c [r ; emb(label)] + b``: (B, fusion)."""
+        if r.dim() != 2 or r.shape[1] != self.config["cond_dim"]:
+            raise ValueError(
+                f"explainer expects r(x) of shape (batch, {self.config['cond_dim']}), "
+                f"got {tuple(r.shape)}"
+            )
+        if self.label_embed is not None:
+            if labels is None:
+                raise ValueError("this explainer is conditioned on a class label; pass labels")
+            r = torch.cat([r, self.label_embed(labels)], dim=1)
+        return self.fuse_cond(r)
+
+    def forward(
+        self, tokens: torch.Tensor, r: torch.Tensor, labels: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Teacher-forced logits (B, T, V) for input tokens (B, T) that start with ``<bos>``."""
+        cond = self.condition(r, labels)
+        h1, _ = self.lstm1(self.embed(tokens))
+        fused = self.fuse_word(self.drop(h1)) + cond.unsqueeze(1)
+        h2, _ = self.lstm2(fused)
+        return self.out(self.drop(h2))
+
+    def init_state(self, batch: int, device: torch.device | None = None) -> State:
+        zeros = torch.zeros(1, batch, self.config["hidden_dim"], device=device)
+        return zeros, zeros.clone(), zeros.clone(), zeros.clone()
+
+    def step(
+        self, token: torch.Tensor, cond: torch.Tensor, state: State
+    ) -> tuple[torch.Tensor, State]:
+        """One decoding step: log-probabilities (B, V) of the next token and the new state."""
+        h1, c1, h2, c2 = state
+        o1, (h1, c1) = self.lstm1(self.embed(token).unsqueeze(1), (h1, c1))
+        fused = self.fuse_word(self.drop(o1)) + cond.unsqueeze(1)
+        o2, (h2, c2) = self.lstm2(fused, (h2, c2))
+        logits = self.out(self.drop(o2)).squeeze(1)
+        return F.log_softmax(logits, dim=-1), (h1, c1, h2, c2)
+
+    @staticmethod
+    def reorder_state(state: State, index: torch.Tensor) -> State:
+        """Select batch rows of a decoding state (for beam search)."""
+        return tuple(s.index_select(1, index) for s in state)  # type: ignore[return-value]
+
+
+def sentence_loss(logits: torch.Tensor, targets: torch.Tensor, pad_id: int = 0) -> torch.Tensor:
+    """Per-token cross-entropy masked by length, averaged over each sentence, then the batch."""
+    token_loss = F.cross_entropy(logits.transpose(1, 2), targets, reduction="none")
+    mask = (targets != pad_id).float()
+    per_sentence = (token_loss * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1)
+    return per_sentence.mean()

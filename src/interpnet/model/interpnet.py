@@ -1,0 +1,212 @@
+"""InterpNet: classifier + introspector + explainer + vocabulary, saved as a run directory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from interpnet.decoding import beam_search, greedy_decode
+from interpnet.errors import CheckpointError
+from interpnet.model.classifier import build_classifier
+from interpnet.model.conditioning import Conditioning
+from interpnet.model.explainer import LRCNExplainer, sentence_loss
+from interpnet.storage import load_tensors, read_json, save_tensors, write_json
+from interpnet.text import Vocabulary, detokenize
+
+CONFIG_FILE, VOCAB_FILE, WEIGHTS_FILE = "interpnet.json", "vocab.json", "model.safetensors"
+
+
+@dataclass
+class Explanation:
+    """The classifier's decision for one input and the generated explanation."""
+
+    label: int
+    class_name: str
+    probability: float
+    sentence: str
+
+
+class InterpNet(nn.Module):
+    """Explains any classifier's decisions from its own activations r(x).
+
+    Build one with :meth:`build` (it measures r(x) on an example input), train it with
+    :mod:`interpnet.training`, then call :meth:`explain`.
+    """
+
+    def __init__(
+        self,
+        classifier: nn.Module,
+        explainer: LRCNExplainer,
+        vocab: Vocabulary,
+        conditioning: Conditioning,
+        class_names: list[str] | None = None,
+        input_spec: dict[str, Any] | None = None,
+    ):
+        super().__init__()
+        self.classifier = classifier
+        self.explainer = explainer
+        self.vocab = vocab
+        self.conditioning = conditioning
+        self.introspector = conditioning.introspector(classifier)
+        self.class_names = class_names
+        self.input_spec = input_spec or {}
+
+    @classmethod
+    def build(
+        cls,
+        classifier: nn.Module,
+        vocab: Vocabulary,
+        conditioning: Conditioning,
+        example_input: torch.Tensor,
+        class_names: list[str] | None = None,
+        input_spec: dict[str, Any] | None = None,
+        **explainer_kwargs: Any,
+    ) -> InterpNet:
+        """Create an InterpNet whose explainer fits r(x) as measured on ``example_input``."""
+        introspector = conditioning.introspector(classifier)
+        was_training = classifier.training
+        classifier.eval()
+        with torch.no_grad():
+            logits, r = introspector(example_input[:2])
+        classifier.train(was_training)
+        num_classes = logits.shape[-1]
+        if class_names is not None and len(class_names) != num_classes:
+            raise ValueError(f"{len(class_names)} class names for {num_classes} classifier outputs")
+        if conditioning.uses_label:
+            explainer_kwargs.setdefault("label_embed_dim", 128)
+            explainer_kwargs["num_classes"] = num_classes
+        explainer = LRCNExplainer(len(vocab), r.shape[1], **explainer_kwargs)
+        return cls(classifier, explainer, vocab, conditioning, class_names, input_spec)
+
+    # ---- classification and introspection -------------------------------------------------
+    def introspect(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Classifier logits and the detached r(x)."""
+        return self.introspector(x)
+
+    @torch.no_grad()
+    def predict(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Predicted classes (N,) and their probabilities (N,)."""
+        self.eval()
+        probs = torch.softmax(self.classifier(x), dim=-1)
+        p, labels = probs.max(dim=-1)
+        return labels, p
+
+    # ---- explanation --------------------------------------------------------------------
+    def explainer_loss(
+        self, tokens: torch.Tensor, r: torch.Tensor, labels: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Teacher-forced loss on padded token ids (B, T) that end with ``<eos>``."""
+        bos = torch.full_like(tokens[:, :1], self.vocab.bos_id)
+        logits = self.explainer(torch.cat([bos, tokens[:, :-1]], dim=1), r, labels)
+        return sentence_loss(logits, tokens, self.vocab.pad_id)
+
+    @torch.no_grad()
+    def decode(
+        self,
+        r: torch.Tensor,
+        labels: torch.Tensor | None = None,
+        beam_width: int = 1,
+        max_length: int = 30,
+        alpha: float = 0.0,
+    ) -> list[list[str]]:
+        """Decode a batch of r(x) (and labels, for ``gve-label``) into token lists."""
+        self.explainer.eval()
+        cond = self.explainer.condition(r, labels if self.explainer.uses_label else None)
+        bos, eos = self.vocab.bos_id, self.vocab.eos_id
+        if beam_width == 1:
+            ids, _ = greedy_decode(self.explainer, cond, bos, eos, max_length)
+        else:
+            ids, _ = beam_search(self.explainer, cond, bos, eos, beam_width, max_length, alpha)
+        return [self.vocab.decode(row.tolist()) for row in ids]
+
+    @torch.no_grad()
+    def explain(
+        self,
+        x: torch.Tensor,
+        beam_width: int = 1,
+        max_length: int = 30,
+        alpha: float = 0.0,
+        batch_size: int = 256,
+    ) -> list[Explanation]:
+        """Classify each input and explain the decision in a sentence.
+
+        For ``gve-label`` the explainer is given the predicted class, as GVE does at test time.
+        """
+        self.eval()
+        out: list[Explanation] = []
+        for start in range(0, x.shape[0], batch_size):
+            logits, r = self.introspect(x[start : start + batch_size])
+            p, labels = torch.softmax(logits, dim=-1).max(dim=-1)
+            sentences = self.decode(r, labels, beam_width, max_length, alpha)
+            for label, prob, tokens in zip(labels.tolist(), p.tolist(), sentences, strict=True):
+                name = self.class_names[label] if self.class_names else str(label)
+                out.append(Explanation(label, name, prob, detokenize(tokens)))
+        return out
+
+    # ---- persistence --------------------------------------------------------------------
+    def config_dict(self) -> dict[str, Any]:
+        classifier_config = getattr(self.classifier, "config", None)
+        if classifier_config is None:
+            classifier_config = {"type": "custom", "class": type(self.classifier).__qualname__}
+        return {
+            "format": "interpnet/1",
+            "classifier": classifier_config,
+            "conditioning": self.conditioning.to_dict(),
+            "explainer": self.explainer.config,
+            "class_names": self.class_names,
+            "input": self.input_spec,
+        }
+
+    def save_pretrained(self, directory: str | Path) -> None:
+        """Write ``interpnet.json``, ``vocab.json`` and ``model.safetensors`` into ``directory``."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        save_tensors(directory / WEIGHTS_FILE, self.state_dict())
+        self.vocab.save(directory / VOCAB_FILE)
+        write_json(directory / CONFIG_FILE, self.config_dict())
+
+    @classmethod
+    def from_pretrained(
+        cls, directory: str | Path, classifier: nn.Module | None = None
+    ) -> InterpNet:
+        """Load a model saved by :meth:`save_pretrained` (or a training run directory).
+
+        A classifier that interpnet cannot rebuild from its config (your own ``nn.Module``)
+        must be passed as ``classifier``; its weights are restored from the checkpoint.
+        """
+        directory = Path(directory)
+        if not directory.is_dir():
+            raise CheckpointError(f"{directory}: run directory not found; check the path")
+        config = read_json(directory / CONFIG_FILE, "model config")
+        try:
+            if classifier is None:
+                classifier = build_classifier(config["classifier"])
+            conditioning = Conditioning(**config["conditioning"])
+            explainer = LRCNExplainer(**config["explainer"])
+        except (KeyError, TypeError, ValueError) as err:
+            raise CheckpointError(
+                f"{directory / CONFIG_FILE}: invalid model config ({err})"
+            ) from None
+        vocab = Vocabulary.load(directory / VOCAB_FILE)
+        model = cls(
+            classifier,
+            explainer,
+            vocab,
+            conditioning,
+            config.get("class_names"),
+            config.get("input"),
+        )
+        state = load_tensors(directory / WEIGHTS_FILE, "model weights")
+        try:
+            model.load_state_dict(state)
+        except RuntimeError as err:
+            first = str(err).splitlines()[0] if str(err) else type(err).__name__
+            raise CheckpointError(
+                f"{directory / WEIGHTS_FILE}: weights do not match {CONFIG_FILE} ({first})"
+            ) from None
+        model.eval()
+        return model

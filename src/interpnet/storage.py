@@ -1,0 +1,65 @@
+"""Atomic, pickle-free storage: safetensors for tensors, JSON for everything else."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+
+from interpnet.errors import CheckpointError
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file + rename, so a crash never leaves a
+    half-written file in place of a good one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: str | Path, obj: Any) -> None:
+    atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=False) + "\n").encode())
+
+
+def read_json(path: str | Path, what: str = "file") -> Any:
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: {what} not found") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise CheckpointError(f"{path}: corrupt {what} ({err}); restore or recreate it") from None
+
+
+def save_tensors(path: str | Path, tensors: dict[str, torch.Tensor]) -> None:
+    """Save tensors as safetensors, atomically (copies, so shared storage is fine)."""
+    clean = {k: v.detach().cpu().clone().contiguous() for k, v in tensors.items()}
+    atomic_write_bytes(path, st_save(clean))
+
+
+def load_tensors(path: str | Path, what: str = "weights") -> dict[str, torch.Tensor]:
+    path = Path(path)
+    try:
+        return st_load(path.read_bytes())
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: {what} not found") from None
+    except (SafetensorError, ValueError, RuntimeError) as err:
+        raise CheckpointError(
+            f"{path}: corrupt {what} ({err}); retrain or restore the file"
+        ) from None

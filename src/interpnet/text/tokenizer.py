@@ -1,0 +1,32 @@
+"""Word/punctuation tokenizer and detokenizer for explanation sentences."""
+
+from __future__ import annotations
+
+import re
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:['\-][a-z0-9]+)*|[^\sa-z0-9]", re.UNICODE)
+_NO_SPACE_BEFORE = {".", ",", "!", "?", ";", ":", ")", "'s"}
+_NO_SPACE_AFTER = {"("}
+
+
+def tokenize(sentence: str, end_with_period: bool = True) -> list[str]:
+    """Lowercase and split a sentence into words and punctuation marks.
+
+    With ``end_with_period`` the token list always ends with ``"."`` (one is appended when the
+    sentence has no final punctuation), as the explainer is trained to end sentences with it.
+    """
+    tokens = _TOKEN.findall(sentence.lower().strip())
+    if end_with_period and tokens and tokens[-1] not in {".", "!", "?"}:
+        tokens.append(".")
+    return tokens
+
+
+def detokenize(tokens: list[str]) -> str:
+    """Join tokens into a readable sentence (no space before punctuation)."""
+    out = ""
+    for i, tok in enumerate(tokens):
+        if i == 0 or tok in _NO_SPACE_BEFORE or tokens[i - 1] in _NO_SPACE_AFTER:
+            out += tok
+        else:
+            out += " " + tok
+    return out
