@@ -66,7 +66,11 @@ class InterpNet(nn.Module):
         input_spec: dict[str, Any] | None = None,
         **explainer_kwargs: Any,
     ) -> InterpNet:
-        """Create an InterpNet whose explainer fits r(x) as measured on ``example_input``."""
+        """Create an InterpNet whose explainer fits r(x) as measured on ``example_input``.
+
+        ``explainer_kwargs`` go to :class:`LRCNExplainer` (``label_embed_dim`` is used only by
+        the ``gve-label`` variant).
+        """
         introspector = conditioning.introspector(classifier)
         was_training = classifier.training
         classifier.eval()
@@ -79,6 +83,8 @@ class InterpNet(nn.Module):
         if conditioning.uses_label:
             explainer_kwargs.setdefault("label_embed_dim", 128)
             explainer_kwargs["num_classes"] = num_classes
+        else:
+            explainer_kwargs.pop("label_embed_dim", None)
         explainer = LRCNExplainer(len(vocab), r.shape[1], **explainer_kwargs)
         return cls(classifier, explainer, vocab, conditioning, class_names, input_spec)
 

@@ -21,6 +21,7 @@ class TrainConfig:
     splits: str = "auto"  # "auto" or a folder holding train.txt / val.txt / test.txt
     skip_missing: bool = False
     image_size: int = 64
+    augment: bool = True  # random horizontal flips of training images (classifier phase)
     # conditioning
     variant: str = "interpnet"
     num_hidden: int = 2

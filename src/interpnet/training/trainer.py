@@ -118,7 +118,7 @@ class Trainer:
             hidden_dim=cfg.hidden_dim,
             fusion_dim=cfg.fusion_dim,
             dropout=cfg.dropout,
-            label_embed_dim=cfg.label_embed_dim if conditioning.uses_label else 0,
+            label_embed_dim=cfg.label_embed_dim,
         ).to(self.device)
         if resume and (self.run_dir / STATE_DIR / "trainer.json").is_file():
             return read_json(self.run_dir / STATE_DIR / "trainer.json", "trainer state")
@@ -249,6 +249,9 @@ class Trainer:
         )
         for idx in bar:
             x, y = train.batch(idx, self.device), train.labels[idx].to(self.device)
+            if self.config.augment and x.dim() == 4:
+                flip = (torch.rand(len(idx)) < 0.5).to(self.device)
+                x = torch.where(flip[:, None, None, None], x.flip(-1), x)
             logits = clf(x)
             loss = F.cross_entropy(logits, y)
             optimizer.zero_grad()

@@ -101,15 +101,16 @@ def describe(
         subject = rng.choice(_SUBJECTS_WITH_SIZE).format(s=_SIZE_WORD[attrs["size"]])
     else:
         subject = rng.choice(_SUBJECTS)
-    if not kinds:  # only the size was chosen
-        return f"this is a {_SIZE_WORD[attrs['size']]} bird" + ("." if rng.random() < 0.8 else "")
+    end = "." if rng.random() < 0.8 else ""
+    if not kinds:  # only the size was chosen, or nothing describable is visible
+        size = f"{_SIZE_WORD[attrs['size']]} " if "size" in chosen else ""
+        return f"this is a {size}bird{end}"
     phrases = [_phrase(kind, attrs, chosen, rng) for kind in kinds]
     if len(phrases) == 1:
         body = phrases[0]
     else:
         sep = ", and " if len(phrases) > 2 and rng.random() < 0.3 else " and "
         body = ", ".join(phrases[:-1]) + sep + phrases[-1]
-    end = "." if rng.random() < 0.8 else ""
     return re.sub(r"\ba (?=[aeiou])", "an ", f"{subject} {body}{end}")
 
 

@@ -19,7 +19,7 @@ from interpnet.data.synthbirds.attributes import (
 )
 from interpnet.data.synthbirds.describe import describe
 from interpnet.data.synthbirds.render import render_bird
-from interpnet.errors import DataError
+from interpnet.errors import DataError, InterpnetError
 from interpnet.storage import read_json, write_json
 
 MANIFEST = "synthbirds.json"
@@ -42,13 +42,13 @@ class SynthBirdsConfig:
 
     def validate(self) -> None:
         if self.species < 2:
-            raise ValueError(f"species must be >= 2, got {self.species}")
+            raise InterpnetError(f"species must be >= 2, got {self.species}")
         if self.images_per_species < 3:
-            raise ValueError(f"images_per_species must be >= 3, got {self.images_per_species}")
+            raise InterpnetError(f"images_per_species must be >= 3, got {self.images_per_species}")
         if self.image_size < 16:
-            raise ValueError(f"image_size must be >= 16, got {self.image_size}")
+            raise InterpnetError(f"image_size must be >= 16, got {self.image_size}")
         if not 0 < self.val_fraction + self.test_fraction < 1:
-            raise ValueError("val_fraction + test_fraction must be between 0 and 1")
+            raise InterpnetError("val_fraction + test_fraction must be between 0 and 1")
 
 
 def attribute_names() -> list[str]:

@@ -1,0 +1,1 @@
+"""The ``interpnet`` command line."""

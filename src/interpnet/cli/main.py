@@ -1,0 +1,43 @@
+"""``interpnet``: entry point dispatching to the sub-commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from interpnet import __version__
+from interpnet.cli import data_cmd, demo_cmd, explain_cmd, train_cmd
+from interpnet.errors import InterpnetError
+
+COMMANDS = (demo_cmd, data_cmd, train_cmd, explain_cmd)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="interpnet",
+        description="Natural-language explanations generated from a classifier's own "
+        "activations (InterpNET, arXiv 1710.09511).",
+    )
+    parser.add_argument("--version", action="version", version=f"interpnet {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in COMMANDS:
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except InterpnetError as err:
+        print(f"interpnet: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        hint = getattr(args, "interrupt_hint", None)
+        print(f"\ninterpnet: interrupted{'; ' + hint if hint else ''}", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""``interpnet train``: two-phase training from a config file and/or flags, or a resume."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import fields
+from pathlib import Path
+
+from interpnet.model.conditioning import VARIANTS
+from interpnet.training import TrainConfig, Trainer
+
+HELP = {
+    "data_root": "data root in the CUB layout (CUB_200_2011/ + text_c10/), e.g. SynthBirds",
+    "splits": "'auto' (split files found in the data root, else the official split) or a "
+    "folder holding train.txt/val.txt/test.txt",
+    "skip_missing": "drop (and count) images whose image or text file is missing",
+    "image_size": "images are resized (shorter side) and centre-cropped to this size",
+    "augment": "flip training images left-right at random in phase 1 (the explainer "
+    "phase always sees the images as they are)",
+    "variant": f"what the explainer reads: one of {', '.join(VARIANTS)}",
+    "num_hidden": "for --variant interpnet: how many hidden layers r(x) includes (InterpNET_k)",
+    "layers": "for --variant custom: module names whose activations form r(x)",
+    "include_input": "for --variant custom: add the classifier input to r(x)",
+    "include_softmax": "for --variant custom: add the softmax output to r(x)",
+    "cnn_channels": "channels of the CNN classifier's conv blocks",
+    "hidden_sizes": "sizes of the classifier's ReLU hidden layers (the paper's MLP)",
+    "embed_dim": "explainer word-embedding size",
+    "hidden_dim": "explainer LSTM size (both LSTMs)",
+    "fusion_dim": "size of the linear layer fusing LSTM-1 output and r(x)",
+    "dropout": "dropout on the LSTM outputs",
+    "label_embed_dim": "for --variant gve-label: class-embedding size",
+    "min_count": "words seen fewer times in the training sentences become <unk>",
+    "max_length": "training sentences are cut to this many tokens",
+    "classifier_epochs": "maximum epochs of phase 1 (classifier)",
+    "explainer_epochs": "maximum epochs of phase 2 (explainer)",
+    "batch_size": "classifier batch size",
+    "explainer_batch_size": "explainer batch size, in (input, sentence) pairs",
+    "lr_classifier": "Adam learning rate of the classifier",
+    "lr_explainer": "Adam learning rate of the explainer",
+    "weight_decay": "Adam weight decay (both phases)",
+    "patience": "end a phase after this many epochs without validation improvement "
+    "(the learning rate halves after each of them)",
+    "seed": "random seed (runs are deterministic on the CPU)",
+    "device": "'auto' (CUDA when available), 'cpu' or 'cuda'",
+}
+
+
+def add_config_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per :class:`TrainConfig` field (default None = keep the config's value)."""
+    defaults = TrainConfig()
+    for f in fields(TrainConfig):
+        flag = "--" + f.name.replace("_", "-")
+        value = getattr(defaults, f.name)
+        help_text = f"{HELP[f.name]} (default: {value!r})"
+        if isinstance(value, bool):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
+                                help=help_text)
+        elif isinstance(value, list):
+            kind = str if f.name == "layers" else int
+            parser.add_argument(flag, nargs="+", type=kind, default=None, help=help_text)
+        else:
+            choices = VARIANTS if f.name == "variant" else None
+            parser.add_argument(flag, type=type(value), default=None, choices=choices,
+                                help=help_text)
+
+
+def config_from_args(args: argparse.Namespace, base: TrainConfig | None = None) -> TrainConfig:
+    """``base`` (or the file named by ``--config``, or the defaults) overridden by flags."""
+    if base is None:
+        base = TrainConfig.from_file(args.config) if args.config else TrainConfig()
+    data = base.to_dict()
+    for f in fields(TrainConfig):
+        value = getattr(args, f.name, None)
+        if value is not None:
+            data[f.name] = value
+    return TrainConfig.from_dict(data)
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train a classifier and its explainer (two phases)",
+        description="Phase 1 trains the classifier, phase 2 the explainer on every (input, "
+        "reference sentence) pair, each with per-epoch validation, best-checkpoint keeping and "
+        "learning-rate halving. Options come from --config (JSON or TOML, keys as the flag names "
+        "with underscores), overridden by flags. The run directory holds config, vocabulary, "
+        "best weights, a training log and a resumable state.",
+    )
+    p.add_argument("--config", help="JSON or TOML file of options")
+    p.add_argument("--out", help="run directory to create (default: runs/<variant>-<time>)")
+    p.add_argument("--resume", metavar="RUN_DIR",
+                   help="continue an interrupted run in RUN_DIR with its saved config")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_config_flags(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    progress = not args.quiet
+    if args.resume:
+        trainer = Trainer.from_run_dir(args.resume, progress=progress)
+        args.interrupt_hint = f"resume with: interpnet train --resume {args.resume}"
+        start = time.time()
+        trainer.fit(resume=True)
+    else:
+        cfg = config_from_args(args)
+        if not cfg.data_root:
+            raise SystemExit("interpnet train: error: give --data-root or a --config with data_root")
+        out = Path(args.out or f"runs/{cfg.variant}-{time.strftime('%Y%m%d-%H%M%S')}")
+        args.interrupt_hint = f"resume with: interpnet train --resume {out}"
+        trainer = Trainer(cfg, out, progress=progress)
+        start = time.time()
+        trainer.fit()
+    print(f"training done in {time.time() - start:.0f}s; run directory: {trainer.run_dir}")
+    return 0

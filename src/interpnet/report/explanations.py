@@ -1,0 +1,93 @@
+"""Explain a whole split (batched), save the records as JSON lines, format samples."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from interpnet.data.splits import SplitData
+from interpnet.errors import InterpnetError
+from interpnet.model import InterpNet
+from interpnet.storage import atomic_write_bytes
+
+
+def explain_inputs(
+    model: InterpNet,
+    inputs: torch.Tensor | SplitData,
+    batch_size: int = 256,
+    progress: bool = True,
+    **decode: Any,
+) -> list:
+    """``model.explain`` over many inputs in batches, with a progress bar."""
+    device = next(model.parameters()).device
+    n = len(inputs) if isinstance(inputs, SplitData) else inputs.shape[0]
+    out = []
+    for idx in tqdm(torch.arange(n).split(batch_size), desc="explaining", unit="batch",
+                    leave=False, disable=not progress):
+        x = inputs.batch(idx, device) if isinstance(inputs, SplitData) else inputs[idx].to(device)
+        out.extend(model.explain(x, batch_size=batch_size, **decode))
+    return out
+
+
+def explain_split(
+    model: InterpNet, split: SplitData, progress: bool = True, **decode: Any
+) -> list[dict[str, Any]]:
+    """One record per example: prediction, explanation, truth and references."""
+    names = model.class_names
+    records = []
+    explanations = explain_inputs(model, split, progress=progress, **decode)
+    for i, exp in enumerate(explanations):
+        true = int(split.labels[i])
+        records.append({
+            "key": split.keys[i],
+            "label": exp.label,
+            "class_name": exp.class_name,
+            "probability": round(exp.probability, 6),
+            "true_label": true,
+            "true_class": names[true] if names else str(true),
+            "explanation": exp.sentence,
+            "references": split.sentences[i],
+        })
+    return records
+
+
+def split_accuracy(records: list[dict[str, Any]]) -> float:
+    if not records:
+        return float("nan")
+    return sum(r["label"] == r["true_label"] for r in records) / len(records)
+
+
+def write_jsonl(path: str | Path, records: list[dict[str, Any]]) -> None:
+    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise InterpnetError(f"{path}: explanations file not found") from None
+    try:
+        return [json.loads(line) for line in lines if line.strip()]
+    except json.JSONDecodeError as err:
+        raise InterpnetError(f"{path}: not a JSON-lines file ({err})") from None
+
+
+def format_samples(records: list[dict[str, Any]], n: int = 10, references: int = 2) -> str:
+    """``n`` evenly spaced records: prediction, explanation, and the first references."""
+    if not records:
+        return "(no examples)"
+    step = max(1, len(records) // n)
+    blocks = []
+    for r in records[::step][:n]:
+        mark = "ok" if r["label"] == r["true_label"] else f"WRONG, truly {r['true_class']}"
+        lines = [f"{r['key']}", f"  predicted {r['class_name']} (p={r['probability']:.2f}, {mark})",
+                 f"  explanation: {r['explanation']}"]
+        lines += [f"  reference:   {ref}" for ref in r["references"][:references]]
+        blocks.append("\n".join(lines))
+    return "\n".join(blocks)
