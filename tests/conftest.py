@@ -14,8 +14,9 @@ from interpnet.training import TrainConfig
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("INTERPNET_SHARED_DATA", REPO.parent / "shared" / "data"))
 
-TINY_DATA = SynthBirdsConfig(species=6, images_per_species=8, image_size=32, seed=3,
-                             val_fraction=0.25, test_fraction=0.25)
+TINY_DATA = SynthBirdsConfig(
+    species=6, images_per_species=8, image_size=32, seed=3, val_fraction=0.25, test_fraction=0.25
+)
 
 
 @pytest.fixture(autouse=True)
@@ -27,17 +28,29 @@ def _seed_and_threads():
 @pytest.fixture(scope="session")
 def tiny_birds(tmp_path_factory) -> Path:
     """6 species x 8 images of 32 px (4 train / 2 val / 2 test per species)."""
-    return generate_synthbirds(tmp_path_factory.mktemp("data") / "birds", TINY_DATA,
-                               progress=False, log=lambda _: None)
+    return generate_synthbirds(
+        tmp_path_factory.mktemp("data") / "birds", TINY_DATA, progress=False, log=lambda _: None
+    )
 
 
 def tiny_config(data_root: Path, **overrides) -> TrainConfig:
     """A configuration that trains in about a second."""
     base = dict(
-        data_root=str(data_root), image_size=32, cnn_channels=[8, 16], hidden_sizes=[16, 12],
-        embed_dim=8, hidden_dim=16, fusion_dim=16, label_embed_dim=4, min_count=1,
-        classifier_epochs=2, explainer_epochs=2, batch_size=8, explainer_batch_size=32,
-        max_length=20, device="cpu",
+        data_root=str(data_root),
+        image_size=32,
+        cnn_channels=[8, 16],
+        hidden_sizes=[16, 12],
+        embed_dim=8,
+        hidden_dim=16,
+        fusion_dim=16,
+        label_embed_dim=4,
+        min_count=1,
+        classifier_epochs=2,
+        explainer_epochs=2,
+        batch_size=8,
+        explainer_batch_size=32,
+        max_length=20,
+        device="cpu",
     )
     base.update(overrides)
     return TrainConfig(**base)

@@ -17,19 +17,23 @@ SMALL = dict(embed_dim=8, hidden_dim=16, fusion_dim=12, label_embed_dim=4)
 
 def _model(variant: str, num_hidden: int = 2) -> InterpNet:
     clf = CNNClassifier(5, image_size=16, channels=[4, 8], hidden_sizes=[10, 6])
-    return InterpNet.build(clf, VOCAB, Conditioning(variant, num_hidden), torch.rand(2, 3, 16, 16),
-                           **SMALL)
+    return InterpNet.build(
+        clf, VOCAB, Conditioning(variant, num_hidden), torch.rand(2, 3, 16, 16), **SMALL
+    )
 
 
 def _batch():
     x = torch.rand(4, 3, 16, 16)
-    tokens = VOCAB.pad_batch([VOCAB.encode("this bird has a red crown .".split()),
-                              VOCAB.encode("a red bird .".split())] * 2)
+    first = VOCAB.encode(["this", "bird", "has", "a", "red", "crown", "."])
+    second = VOCAB.encode(["a", "red", "bird", "."])
+    tokens = VOCAB.pad_batch([first, second] * 2)
     return x, tokens, torch.tensor([0, 1, 2, 3])
 
 
-@pytest.mark.parametrize("variant,dim", [("captioning", 8), ("output-only", 5),
-                                         ("gve-label", 8), ("interpnet", 8 + 10 + 6 + 5)])
+@pytest.mark.parametrize(
+    "variant,dim",
+    [("captioning", 8), ("output-only", 5), ("gve-label", 8), ("interpnet", 8 + 10 + 6 + 5)],
+)
 def test_variant_conditioning_sizes(variant, dim):
     assert _model(variant).explainer.config["cond_dim"] == dim
 
@@ -40,7 +44,11 @@ def test_interpnet_k_and_mlp_input():
     mlp = MLPClassifier(9, 4, [7, 3])
     m = InterpNet.build(mlp, VOCAB, Conditioning("interpnet", 2), torch.randn(2, 9), **SMALL)
     assert m.introspector.part_dims(torch.randn(2, 9)) == [
-        ("input", 9), ("hidden.0", 7), ("hidden.1", 3), ("softmax", 4)]
+        ("input", 9),
+        ("hidden.0", 7),
+        ("hidden.1", 3),
+        ("softmax", 4),
+    ]
     with pytest.raises(ValueError, match="3 hidden layers"):
         _model("interpnet", 3)
 
@@ -71,8 +79,7 @@ def test_gradient_never_reaches_the_classifier():
     logits, r = model.introspect(x)
     model.explainer_loss(tokens, r).backward()
     assert all(p.grad is None for p in model.classifier.parameters())
-    assert any(p.grad is not None and p.grad.abs().sum() > 0
-               for p in model.explainer.parameters())
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.explainer.parameters())
 
 
 def test_conditioning_projection_is_computed_once_per_sentence():

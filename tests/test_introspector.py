@@ -6,14 +6,20 @@ from interpnet.model import CNNClassifier, Introspector, MLPClassifier
 
 def test_mlp_collects_input_hidden_and_softmax_in_order():
     model = MLPClassifier(20, 5, [12, 7])
-    intro = Introspector(model, ["hidden.0", "hidden.1", "logits"], include_input=True,
-                         include_softmax=True)
+    intro = Introspector(
+        model, ["hidden.0", "hidden.1", "logits"], include_input=True, include_softmax=True
+    )
     x = torch.randn(4, 20)
     logits, r = intro(x)
     assert logits.shape == (4, 5)
     assert r.shape == (4, 20 + 12 + 7 + 5 + 5)
-    assert intro.part_dims(x) == [("input", 20), ("hidden.0", 12), ("hidden.1", 7),
-                                  ("logits", 5), ("softmax", 5)]
+    assert intro.part_dims(x) == [
+        ("input", 20),
+        ("hidden.0", 12),
+        ("hidden.1", 7),
+        ("logits", 5),
+        ("softmax", 5),
+    ]
     torch.testing.assert_close(r[:, :20], x)
     torch.testing.assert_close(r[:, -5:], torch.softmax(logits, -1))
     h0 = model.hidden[0](x)
@@ -61,7 +67,8 @@ def test_layer_not_run_in_forward_is_reported():
 
 
 def test_works_on_any_module():
-    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.Flatten(),
-                                torch.nn.LazyLinear(2))
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.LazyLinear(2)
+    )
     _, r = Introspector(model, ["1", "3"], include_softmax=True)(torch.rand(2, 3, 8, 8))
     assert r.shape == (2, 4 + 2 + 2)

@@ -47,8 +47,10 @@ def test_cub_layout_and_splits(tiny_birds):
     assert len(ex.sentences) == 10
     with Image.open(ex.image_path) as img:
         assert img.size == (32, 32) and img.mode == "RGB"
-    flags = dict(line.split() for line in
-                 (tiny_birds / "CUB_200_2011" / "train_test_split.txt").read_text().splitlines())
+    flags = dict(
+        line.split()
+        for line in (tiny_birds / "CUB_200_2011" / "train_test_split.txt").read_text().splitlines()
+    )
     test_ids = {str(e.image_id) for e in layout.split("test")}
     assert {i for i, f in flags.items() if f == "0"} == test_ids
 
@@ -56,8 +58,12 @@ def test_cub_layout_and_splits(tiny_birds):
 def test_descriptions_only_mention_visible_attributes(tiny_birds):
     manifest = json.loads((tiny_birds / MANIFEST).read_text())
     species = {sp["class_id"]: sp for sp in manifest["species"]}
-    labels = dict(line.split() for line in
-                  (tiny_birds / "CUB_200_2011" / "image_class_labels.txt").read_text().splitlines())
+    labels = dict(
+        line.split()
+        for line in (tiny_birds / "CUB_200_2011" / "image_class_labels.txt")
+        .read_text()
+        .splitlines()
+    )
     occluded_seen = 0
     for img in manifest["images"]:
         attrs = species[int(labels[str(img["image_id"])])]["attributes"]
@@ -78,8 +84,11 @@ def test_image_attribute_file_matches_ground_truth(tiny_birds):
     assert len(names) == sum(len(v) for v in SCHEMA.values())
     manifest = json.loads((tiny_birds / MANIFEST).read_text())
     first = manifest["images"][0]
-    rows = [r.split() for r in (cub / "image_attribute_labels.txt").read_text().splitlines()
-            if r.split()[0] == str(first["image_id"])]
+    rows = [
+        r.split()
+        for r in (cub / "image_attribute_labels.txt").read_text().splitlines()
+        if r.split()[0] == str(first["image_id"])
+    ]
     present = {names[int(r[1]) - 1] for r in rows if r[2] == "1"}
     attrs = manifest["species"][0]["attributes"]
     visible = visible_attributes(first["occluded"])
@@ -110,8 +119,13 @@ def test_describe_and_parse_agree_on_many_random_cases():
         sentence = describe(sp.attributes, visible, rng, sp.discriminative)
         assert parse_mentions(sentence) <= {(t, sp.attributes[t]) for t in visible}
     assert parse_mentions("a small bird with a long yellow hooked beak and striped grey wings") == {
-        ("size", "small"), ("bill_length", "long"), ("bill_color", "yellow"),
-        ("bill_shape", "hooked"), ("wing_pattern", "striped"), ("wing_color", "grey")}
+        ("size", "small"),
+        ("bill_length", "long"),
+        ("bill_color", "yellow"),
+        ("bill_shape", "hooked"),
+        ("wing_pattern", "striped"),
+        ("wing_color", "grey"),
+    }
 
 
 def test_reuse_and_refusals(tiny_birds, tmp_path):

@@ -6,7 +6,19 @@ from interpnet.text import Vocabulary, detokenize, tokenize
 
 def test_tokenize_lowercases_splits_punctuation_and_ends_with_period():
     assert tokenize("This Bird has a RED crown, and a short bill") == [
-        "this", "bird", "has", "a", "red", "crown", ",", "and", "a", "short", "bill", "."]
+        "this",
+        "bird",
+        "has",
+        "a",
+        "red",
+        "crown",
+        ",",
+        "and",
+        "a",
+        "short",
+        "bill",
+        ".",
+    ]
     assert tokenize("a cone-shaped bill.") == ["a", "cone-shaped", "bill", "."]
     assert tokenize("is it a bird?")[-1] == "?"
     assert tokenize("") == []

@@ -11,3 +11,7 @@ class DataError(InterpnetError):
 
 class CheckpointError(InterpnetError):
     """A run directory or checkpoint is missing, corrupt or incompatible."""
+
+
+class ConfigError(InterpnetError, ValueError):
+    """An invalid option or model configuration (also a ``ValueError`` for library users)."""

@@ -23,16 +23,32 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     d = SynthBirdsConfig()
     p.add_argument("--out", required=True, help="folder to write (new or empty)")
     p.add_argument("--species", type=int, default=d.species, help="number of species (classes)")
-    p.add_argument("--images-per-species", type=int, default=d.images_per_species,
-                   help="images drawn per species")
+    p.add_argument(
+        "--images-per-species",
+        type=int,
+        default=d.images_per_species,
+        help="images drawn per species",
+    )
     p.add_argument("--seed", type=int, default=d.seed, help="random seed")
     p.add_argument("--image-size", type=int, default=d.image_size, help="image side in pixels")
-    p.add_argument("--occlusion-prob", type=float, default=d.occlusion_prob,
-                   help="probability that one body part is hidden behind leaves")
-    p.add_argument("--val-fraction", type=float, default=d.val_fraction,
-                   help="share of each species' images in the validation split")
-    p.add_argument("--test-fraction", type=float, default=d.test_fraction,
-                   help="share of each species' images in the test split")
+    p.add_argument(
+        "--occlusion-prob",
+        type=float,
+        default=d.occlusion_prob,
+        help="probability that one body part is hidden behind leaves",
+    )
+    p.add_argument(
+        "--val-fraction",
+        type=float,
+        default=d.val_fraction,
+        help="share of each species' images in the validation split",
+    )
+    p.add_argument(
+        "--test-fraction",
+        type=float,
+        default=d.test_fraction,
+        help="share of each species' images in the test split",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 

@@ -43,11 +43,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "everything into a new run directory.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--workdir", default="interpnet-demo",
-                   help="folder for the generated data (synthbirds/) and runs (runs/)")
-    p.add_argument("--variant", default="interpnet",
-                   choices=("interpnet", "captioning", "output-only", "gve-label"),
-                   help="conditioning variant to train")
+    p.add_argument(
+        "--workdir",
+        default="interpnet-demo",
+        help="folder for the generated data (synthbirds/) and runs (runs/)",
+    )
+    p.add_argument(
+        "--variant",
+        default="interpnet",
+        choices=("interpnet", "captioning", "output-only", "gve-label"),
+        help="conditioning variant to train",
+    )
     p.add_argument("--seed", type=int, default=0, help="training seed")
     p.add_argument("--device", default="auto", help="'auto', 'cpu' or 'cuda'")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -71,12 +77,22 @@ def run(args: argparse.Namespace) -> int:
     write_jsonl(run_dir / "explanations" / "test.jsonl", records)
     accuracy = split_accuracy(records)
     elapsed = time.time() - start
-    write_json(run_dir / "demo_summary.json", {
-        "variant": model.conditioning.name, "test_accuracy": accuracy,
-        "test_images": len(records), "wall_seconds": round(elapsed, 1)})
+    write_json(
+        run_dir / "demo_summary.json",
+        {
+            "variant": model.conditioning.name,
+            "test_accuracy": accuracy,
+            "test_images": len(records),
+            "wall_seconds": round(elapsed, 1),
+        },
+    )
     print("\n" + format_samples(records, n=10))
-    print(f"\n{model.conditioning.name} on SynthBirds: test accuracy {accuracy:.4f} "
-          f"({len(records)} images), {elapsed:.0f}s in all")
-    print(f"everything is in {run_dir}: weights, vocabulary, config, training log, "
-          f"explanations/test.jsonl")
+    print(
+        f"\n{model.conditioning.name} on SynthBirds: test accuracy {accuracy:.4f} "
+        f"({len(records)} images), {elapsed:.0f}s in all"
+    )
+    print(
+        f"everything is in {run_dir}: weights, vocabulary, config, training log, "
+        f"explanations/test.jsonl"
+    )
     return 0

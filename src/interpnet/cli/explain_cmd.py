@@ -17,19 +17,31 @@ from interpnet.training.trainer import TRAIN_CONFIG, resolve_device
 
 
 def add_decoding_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--beam-width", type=int, default=1,
-                   help="1 = greedy decoding (the paper's); >1 = beam search (default: 1)")
-    p.add_argument("--max-length", type=int, default=30,
-                   help="longest explanation, in tokens (default: 30)")
-    p.add_argument("--length-penalty", type=float, default=0.0,
-                   help="beam search: GNMT length-penalty exponent; 0 = none (default: 0)")
+    p.add_argument(
+        "--beam-width",
+        type=int,
+        default=1,
+        help="1 = greedy decoding (the paper's); >1 = beam search (default: 1)",
+    )
+    p.add_argument(
+        "--max-length", type=int, default=30, help="longest explanation, in tokens (default: 30)"
+    )
+    p.add_argument(
+        "--length-penalty",
+        type=float,
+        default=0.0,
+        help="beam search: GNMT length-penalty exponent; 0 = none (default: 0)",
+    )
 
 
 def decoding_kwargs(args: argparse.Namespace) -> dict:
     if args.beam_width < 1 or args.max_length < 1:
         raise InterpnetError("--beam-width and --max-length must be at least 1")
-    return {"beam_width": args.beam_width, "max_length": args.max_length,
-            "alpha": args.length_penalty}
+    return {
+        "beam_width": args.beam_width,
+        "max_length": args.max_length,
+        "alpha": args.length_penalty,
+    }
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -42,10 +54,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("run_dir", metavar="RUN_DIR", help="run directory written by train or demo")
     p.add_argument("inputs", metavar="INPUT", nargs="*", help="image files to explain")
-    p.add_argument("--split", choices=("train", "val", "test"),
-                   help="explain this split of the data set instead of image files")
-    p.add_argument("--data-root",
-                   help="data root for --split (default: the one the run was trained on)")
+    p.add_argument(
+        "--split",
+        choices=("train", "val", "test"),
+        help="explain this split of the data set instead of image files",
+    )
+    p.add_argument(
+        "--data-root", help="data root for --split (default: the one the run was trained on)"
+    )
     p.add_argument("--output", help="write the explanations to this .jsonl file")
     p.add_argument("--device", default="auto", help="'auto', 'cpu' or 'cuda' (default: auto)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -83,8 +99,15 @@ def run(args: argparse.Namespace) -> int:
         records = []
         for path, e in zip(args.inputs, explanations, strict=True):
             print(f"{path}\t{e.class_name}\t{e.probability:.3f}\t{e.sentence}")
-            records.append({"key": path, "label": e.label, "class_name": e.class_name,
-                            "probability": round(e.probability, 6), "explanation": e.sentence})
+            records.append(
+                {
+                    "key": path,
+                    "label": e.label,
+                    "class_name": e.class_name,
+                    "probability": round(e.probability, 6),
+                    "explanation": e.sentence,
+                }
+            )
     if args.output:
         write_jsonl(args.output, records)
         print(f"wrote {len(records)} explanations to {args.output}")

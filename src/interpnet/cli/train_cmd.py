@@ -54,15 +54,17 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
         value = getattr(defaults, f.name)
         help_text = f"{HELP[f.name]} (default: {value!r})"
         if isinstance(value, bool):
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
-                                help=help_text)
+            parser.add_argument(
+                flag, action=argparse.BooleanOptionalAction, default=None, help=help_text
+            )
         elif isinstance(value, list):
             kind = str if f.name == "layers" else int
             parser.add_argument(flag, nargs="+", type=kind, default=None, help=help_text)
         else:
             choices = VARIANTS if f.name == "variant" else None
-            parser.add_argument(flag, type=type(value), default=None, choices=choices,
-                                help=help_text)
+            parser.add_argument(
+                flag, type=type(value), default=None, choices=choices, help=help_text
+            )
 
 
 def config_from_args(args: argparse.Namespace, base: TrainConfig | None = None) -> TrainConfig:
@@ -89,8 +91,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--config", help="JSON or TOML file of options")
     p.add_argument("--out", help="run directory to create (default: runs/<variant>-<time>)")
-    p.add_argument("--resume", metavar="RUN_DIR",
-                   help="continue an interrupted run in RUN_DIR with its saved config")
+    p.add_argument(
+        "--resume",
+        metavar="RUN_DIR",
+        help="continue an interrupted run in RUN_DIR with its saved config",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     add_config_flags(p)
     p.set_defaults(func=run)
@@ -106,7 +111,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         cfg = config_from_args(args)
         if not cfg.data_root:
-            raise SystemExit("interpnet train: error: give --data-root or a --config with data_root")
+            raise SystemExit(
+                "interpnet train: error: give --data-root or a --config with data_root"
+            )
         out = Path(args.out or f"runs/{cfg.variant}-{time.strftime('%Y%m%d-%H%M%S')}")
         args.interrupt_hint = f"resume with: interpnet train --resume {out}"
         trainer = Trainer(cfg, out, progress=progress)

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 
 from torch import nn
 
+from interpnet.errors import ConfigError
 from interpnet.model.introspector import Introspector
 
 VARIANTS = ("captioning", "interpnet", "output-only", "gve-label", "custom")
@@ -35,7 +36,7 @@ class Conditioning:
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
-            raise ValueError(f"unknown variant {self.variant!r}; choose one of {VARIANTS}")
+            raise ConfigError(f"unknown variant {self.variant!r}; choose one of {VARIANTS}")
 
     @property
     def uses_label(self) -> bool:
@@ -66,7 +67,7 @@ class Conditioning:
             return Introspector(classifier, x_layers, include_input=x_input, pool=self.pool)
         hidden = list(getattr(classifier, "hidden_layer_names", []))
         if not 0 <= self.num_hidden <= len(hidden):
-            raise ValueError(
+            raise ConfigError(
                 f"interpnet variant asks for {self.num_hidden} hidden layers but the classifier "
                 f"has {len(hidden)} ({hidden}); lower --num-hidden or add hidden layers"
             )

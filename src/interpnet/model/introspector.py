@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from interpnet.errors import ConfigError
+
 _POOLS = ("avg", "max", "flatten")
 
 
@@ -44,16 +46,16 @@ class Introspector(nn.Module):
     ):
         super().__init__()
         if pool not in _POOLS:
-            raise ValueError(f"unknown pool {pool!r}; choose one of {_POOLS}")
+            raise ConfigError(f"unknown pool {pool!r}; choose one of {_POOLS}")
         modules = dict(model.named_modules())
         unknown = [name for name in layers if name not in modules or name == ""]
         if unknown:
             available = ", ".join(n for n in modules if n) or "(none)"
-            raise ValueError(
+            raise ConfigError(
                 f"unknown layer name(s) {unknown} in {type(model).__name__}; available: {available}"
             )
         if not (layers or include_input or include_softmax):
-            raise ValueError("Introspector needs at least one layer, the input or the softmax")
+            raise ConfigError("Introspector needs at least one layer, the input or the softmax")
         self.model = model
         self.layers = list(layers)
         self.include_input = include_input

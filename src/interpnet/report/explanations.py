@@ -26,8 +26,13 @@ def explain_inputs(
     device = next(model.parameters()).device
     n = len(inputs) if isinstance(inputs, SplitData) else inputs.shape[0]
     out = []
-    for idx in tqdm(torch.arange(n).split(batch_size), desc="explaining", unit="batch",
-                    leave=False, disable=not progress):
+    for idx in tqdm(
+        torch.arange(n).split(batch_size),
+        desc="explaining",
+        unit="batch",
+        leave=False,
+        disable=not progress,
+    ):
         x = inputs.batch(idx, device) if isinstance(inputs, SplitData) else inputs[idx].to(device)
         out.extend(model.explain(x, batch_size=batch_size, **decode))
     return out
@@ -42,16 +47,18 @@ def explain_split(
     explanations = explain_inputs(model, split, progress=progress, **decode)
     for i, exp in enumerate(explanations):
         true = int(split.labels[i])
-        records.append({
-            "key": split.keys[i],
-            "label": exp.label,
-            "class_name": exp.class_name,
-            "probability": round(exp.probability, 6),
-            "true_label": true,
-            "true_class": names[true] if names else str(true),
-            "explanation": exp.sentence,
-            "references": split.sentences[i],
-        })
+        records.append(
+            {
+                "key": split.keys[i],
+                "label": exp.label,
+                "class_name": exp.class_name,
+                "probability": round(exp.probability, 6),
+                "true_label": true,
+                "true_class": names[true] if names else str(true),
+                "explanation": exp.sentence,
+                "references": split.sentences[i],
+            }
+        )
     return records
 
 
@@ -86,8 +93,11 @@ def format_samples(records: list[dict[str, Any]], n: int = 10, references: int =
     blocks = []
     for r in records[::step][:n]:
         mark = "ok" if r["label"] == r["true_label"] else f"WRONG, truly {r['true_class']}"
-        lines = [f"{r['key']}", f"  predicted {r['class_name']} (p={r['probability']:.2f}, {mark})",
-                 f"  explanation: {r['explanation']}"]
+        lines = [
+            f"{r['key']}",
+            f"  predicted {r['class_name']} (p={r['probability']:.2f}, {mark})",
+            f"  explanation: {r['explanation']}",
+        ]
         lines += [f"  reference:   {ref}" for ref in r["references"][:references]]
         blocks.append("\n".join(lines))
     return "\n".join(blocks)

@@ -1,0 +1,120 @@
+import json
+
+import pytest
+import torch
+
+from interpnet.errors import CheckpointError, InterpnetError
+from interpnet.model import InterpNet
+from interpnet.storage import load_tensors
+from interpnet.training import TrainConfig, Trainer
+
+from .conftest import tiny_config
+
+
+def _fit(cfg, run_dir, **kw):
+    return Trainer(cfg, run_dir, progress=False, log=lambda _: None, **kw).fit()
+
+
+def test_run_directory_contents_and_log(tiny_cfg, tmp_path):
+    model = _fit(tiny_cfg, tmp_path / "run")
+    run = tmp_path / "run"
+    for name in (
+        "train_config.json",
+        "interpnet.json",
+        "vocab.json",
+        "model.safetensors",
+        "train_log.jsonl",
+        "state/last.safetensors",
+        "state/trainer.json",
+    ):
+        assert (run / name).is_file(), name
+    log = [json.loads(line) for line in (run / "train_log.jsonl").read_text().splitlines()]
+    assert [(r["phase"], r["epoch"]) for r in log] == [
+        ("classifier", 1),
+        ("classifier", 2),
+        ("explainer", 1),
+        ("explainer", 2),
+    ]
+    assert all("val_loss" in r and "seconds" in r for r in log)
+    assert json.loads((run / "state/trainer.json").read_text())["phase"] == "done"
+    assert TrainConfig.from_dict(json.loads((run / "train_config.json").read_text())) == tiny_cfg
+    # the returned model holds the best weights written to the run directory
+    saved = load_tensors(run / "model.safetensors")
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, saved[k]), k
+
+
+def test_explainer_loss_goes_down(tiny_birds, tmp_path):
+    cfg = tiny_config(tiny_birds, classifier_epochs=1, explainer_epochs=4)
+    _fit(cfg, tmp_path / "run")
+    log = [json.loads(line) for line in (tmp_path / "run/train_log.jsonl").read_text().splitlines()]
+    losses = [r["val_loss"] for r in log if r["phase"] == "explainer"]
+    assert losses[-1] < losses[0]
+
+
+def test_same_seed_same_weights_other_seed_differs(tiny_cfg, tmp_path):
+    a = _fit(tiny_cfg, tmp_path / "a").state_dict()
+    b = _fit(tiny_cfg, tmp_path / "b").state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    cfg = TrainConfig(**{**tiny_cfg.to_dict(), "seed": 1})
+    c = _fit(cfg, tmp_path / "c").state_dict()
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+@pytest.mark.parametrize("stop_at", [("classifier", 1), ("explainer", 1)])
+def test_resume_after_interruption_gives_the_same_model(tiny_cfg, tmp_path, stop_at):
+    full = _fit(tiny_cfg, tmp_path / "full").state_dict()
+
+    def interrupt(phase, epoch, _record):
+        if (phase, epoch) == stop_at:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _fit(tiny_cfg, tmp_path / "cut", on_epoch_end=interrupt)
+    resumed = Trainer.from_run_dir(tmp_path / "cut", progress=False, log=lambda _: None)
+    state = resumed.fit(resume=True).state_dict()
+    assert all(torch.equal(full[k], state[k]) for k in full)
+    log = (tmp_path / "cut/train_log.jsonl").read_text().splitlines()
+    assert len(log) == 4  # no epoch trained twice
+
+
+def test_existing_run_dir_is_not_overwritten(tiny_cfg, tmp_path):
+    _fit(tiny_cfg, tmp_path / "run")
+    before = (tmp_path / "run/model.safetensors").read_bytes()
+    with pytest.raises(InterpnetError, match="already holds a run.*--resume"):
+        _fit(tiny_cfg, tmp_path / "run")
+    assert (tmp_path / "run/model.safetensors").read_bytes() == before
+
+
+def test_resume_without_a_run_is_a_clear_error(tmp_path):
+    with pytest.raises(CheckpointError, match="nothing to resume"):
+        Trainer.from_run_dir(tmp_path / "nope")
+
+
+def test_custom_variant_with_unknown_layer(tiny_birds, tmp_path):
+    cfg = tiny_config(tiny_birds, variant="custom", layers=["head.hidden.7"])
+    with pytest.raises(InterpnetError, match=r"unknown layer name\(s\) \['head.hidden.7'\]"):
+        _fit(cfg, tmp_path / "run")
+    cfg = tiny_config(tiny_birds, variant="custom", layers=["backbone.blocks.1", "head.logits"])
+    model = _fit(cfg, tmp_path / "ok")
+    assert model.explainer.config["cond_dim"] == 16 + 6
+
+
+def test_trained_model_round_trips(tiny_cfg, tmp_path):
+    model = _fit(tiny_cfg, tmp_path / "run")
+    loaded = InterpNet.from_pretrained(tmp_path / "run")
+    x = torch.rand(5, 3, 32, 32)
+    assert loaded.explain(x) == model.explain(x)
+    assert loaded.explain(x, beam_width=3) == model.explain(x, beam_width=3)
+    assert loaded.class_names == model.class_names
+
+
+def test_config_files_and_unknown_keys(tmp_path):
+    (tmp_path / "c.toml").write_text('data_root = "x"\nvariant = "captioning"\nseed = 4\n')
+    cfg = TrainConfig.from_file(tmp_path / "c.toml")
+    assert (cfg.variant, cfg.seed) == ("captioning", 4)
+    (tmp_path / "c.json").write_text('{"data_root": "x", "lr": 1}')
+    with pytest.raises(InterpnetError, match=r"unknown option\(s\) \['lr'\]"):
+        TrainConfig.from_file(tmp_path / "c.json")
+    with pytest.raises(InterpnetError, match="variant"):
+        TrainConfig(variant="nope")
