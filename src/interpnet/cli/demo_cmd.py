@@ -14,8 +14,9 @@ from interpnet.storage import write_json
 from interpnet.training import TrainConfig, Trainer
 
 # A small configuration that runs the whole demo in a few minutes on 2 CPU cores.
-DEMO_DATA = SynthBirdsConfig(species=50, images_per_species=40)
+DEMO_DATA = SynthBirdsConfig(species=50, images_per_species=50)
 DEMO_OVERRIDES = {
+    "cnn_channels": [16, 32, 64, 128],
     "hidden_sizes": [256, 128],
     "embed_dim": 128,
     "hidden_dim": 256,

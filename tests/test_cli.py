@@ -1,0 +1,125 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from interpnet.cli.main import build_parser, main
+from interpnet.cli.train_cmd import HELP
+from interpnet.training import TrainConfig
+
+TINY_FLAGS = ["--image-size", "32", "--cnn-channels", "8", "16", "--hidden-sizes", "16", "12",
+              "--embed-dim", "8", "--hidden-dim", "16", "--fusion-dim", "16", "--min-count", "1",
+              "--classifier-epochs", "1", "--explainer-epochs", "1", "--device", "cpu", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def trained_run(tiny_birds, tmp_path_factory):
+    run = tmp_path_factory.mktemp("cli") / "run"
+    assert main(["train", "--data-root", str(tiny_birds), "--out", str(run), *TINY_FLAGS]) == 0
+    return run
+
+
+def test_data_synthbirds_command(tmp_path, capsys):
+    out = tmp_path / "sb"
+    args = ["data", "synthbirds", "--out", str(out), "--species", "3", "--images-per-species",
+            "4", "--image-size", "24", "--seed", "2", "--quiet"]
+    assert main(args) == 0
+    assert "3 species, 12 images" in capsys.readouterr().out
+    assert len((out / "CUB_200_2011" / "images.txt").read_text().splitlines()) == 12
+    assert main(args) == 0  # the second run reuses the data
+    assert "reusing" in capsys.readouterr().out
+
+
+def test_train_then_explain_images_and_split(trained_run, tiny_birds, tmp_path, capsys):
+    capsys.readouterr()
+    img = next((tiny_birds / "CUB_200_2011" / "images").rglob("*.png"))
+    out = tmp_path / "e.jsonl"
+    assert main(["explain", str(trained_run), str(img), "--output", str(out), "--quiet"]) == 0
+    line = capsys.readouterr().out.splitlines()[0].split("\t")
+    assert line[0] == str(img) and len(line) == 4
+    record = json.loads(out.read_text())
+    assert record["explanation"] == line[3] and 0 <= record["probability"] <= 1
+    assert main(["explain", str(trained_run), "--split", "test", "--beam-width", "2",
+                 "--output", str(tmp_path / "t.jsonl"), "--quiet"]) == 0
+    text = capsys.readouterr().out
+    assert "accuracy on test" in text
+    records = [json.loads(x) for x in (tmp_path / "t.jsonl").read_text().splitlines()]
+    assert len(records) == 12 and all(len(r["references"]) == 10 for r in records)
+
+
+def test_train_config_file_with_flag_override(tiny_birds, tmp_path):
+    cfg = tmp_path / "c.json"
+    cfg.write_text(json.dumps({"data_root": str(tiny_birds), "variant": "captioning",
+                               "seed": 5}))
+    run = tmp_path / "run"
+    assert main(["train", "--config", str(cfg), "--out", str(run), "--seed", "6",
+                 *TINY_FLAGS]) == 0
+    saved = TrainConfig.from_file(run / "train_config.json")
+    assert (saved.variant, saved.seed, saved.classifier_epochs) == ("captioning", 6, 1)
+
+
+def test_errors_are_one_line_with_nonzero_exit(tmp_path, capsys, trained_run):
+    assert main(["explain", str(tmp_path / "missing"), "x.png"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "run directory not found" in err
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG garbage")
+    assert main(["explain", str(trained_run), str(bad), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "bad.png: cannot read image" in err and err.count("\n") == 0
+    assert main(["train", "--resume", str(tmp_path / "none")]) == 2
+    assert "nothing to resume" in capsys.readouterr().err
+    assert main(["train", "--data-root", str(tmp_path / "nodata"), "--out",
+                 str(tmp_path / "r")]) == 2
+    assert "data root not found" in capsys.readouterr().err
+
+
+def test_corrupt_checkpoint_from_cli(trained_run, tmp_path, capsys):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for f in ("interpnet.json", "vocab.json"):
+        (broken / f).write_bytes((trained_run / f).read_bytes())
+    (broken / "model.safetensors").write_bytes(b"\0" * 64)
+    assert main(["explain", str(broken), "x.png"]) == 2
+    assert "model.safetensors: corrupt model weights" in capsys.readouterr().err
+
+
+def test_every_command_has_help_for_every_option():
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    names = set(sub.choices)
+    assert {"demo", "data", "train", "explain"} <= names
+    for name, p in sub.choices.items():
+        for action in p._actions:
+            if action.dest not in ("help", "dataset"):
+                assert action.help, f"{name} {action.dest} has no help"
+    assert set(HELP) == set(TrainConfig.__dataclass_fields__)
+
+
+def test_console_script_runs():
+    result = subprocess.run([sys.executable, "-m", "interpnet", "--help"], capture_output=True,
+                            text=True, check=True)
+    assert "demo" in result.stdout and "explain" in result.stdout
+
+
+def test_demo_end_to_end_on_a_tiny_configuration(tmp_path, monkeypatch, capsys):
+    from interpnet.cli import demo_cmd
+
+    from .conftest import TINY_DATA
+
+    monkeypatch.setattr(demo_cmd, "DEMO_DATA", TINY_DATA)
+    tiny = dict(image_size=32, cnn_channels=[8, 16], hidden_sizes=[16, 12], embed_dim=8,
+                hidden_dim=16, fusion_dim=16, min_count=1, classifier_epochs=1,
+                explainer_epochs=1)
+    monkeypatch.setattr(demo_cmd, "DEMO_OVERRIDES", tiny)
+    assert main(["demo", "--workdir", str(tmp_path), "--device", "cpu", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    runs = list((tmp_path / "runs").iterdir())
+    assert len(runs) == 1
+    summary = json.loads((runs[0] / "demo_summary.json").read_text())
+    assert f"test accuracy {summary['test_accuracy']:.4f}" in out
+    assert out.count("explanation:") == 10 and out.count("reference:") == 20
+    records = (runs[0] / "explanations" / "test.jsonl").read_text().splitlines()
+    assert len(records) == 12
+    assert str(runs[0]) in out
