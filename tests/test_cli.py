@@ -8,9 +8,31 @@ from interpnet.cli.main import build_parser, main
 from interpnet.cli.train_cmd import HELP
 from interpnet.training import TrainConfig
 
-TINY_FLAGS = ["--image-size", "32", "--cnn-channels", "8", "16", "--hidden-sizes", "16", "12",
-              "--embed-dim", "8", "--hidden-dim", "16", "--fusion-dim", "16", "--min-count", "1",
-              "--classifier-epochs", "1", "--explainer-epochs", "1", "--device", "cpu", "--quiet"]
+TINY_FLAGS = [
+    "--image-size",
+    "32",
+    "--cnn-channels",
+    "8",
+    "16",
+    "--hidden-sizes",
+    "16",
+    "12",
+    "--embed-dim",
+    "8",
+    "--hidden-dim",
+    "16",
+    "--fusion-dim",
+    "16",
+    "--min-count",
+    "1",
+    "--classifier-epochs",
+    "1",
+    "--explainer-epochs",
+    "1",
+    "--device",
+    "cpu",
+    "--quiet",
+]
 
 
 @pytest.fixture(scope="module")
@@ -22,8 +44,21 @@ def trained_run(tiny_birds, tmp_path_factory):
 
 def test_data_synthbirds_command(tmp_path, capsys):
     out = tmp_path / "sb"
-    args = ["data", "synthbirds", "--out", str(out), "--species", "3", "--images-per-species",
-            "4", "--image-size", "24", "--seed", "2", "--quiet"]
+    args = [
+        "data",
+        "synthbirds",
+        "--out",
+        str(out),
+        "--species",
+        "3",
+        "--images-per-species",
+        "4",
+        "--image-size",
+        "24",
+        "--seed",
+        "2",
+        "--quiet",
+    ]
     assert main(args) == 0
     assert "3 species, 12 images" in capsys.readouterr().out
     assert len((out / "CUB_200_2011" / "images.txt").read_text().splitlines()) == 12
@@ -40,8 +75,22 @@ def test_train_then_explain_images_and_split(trained_run, tiny_birds, tmp_path, 
     assert line[0] == str(img) and len(line) == 4
     record = json.loads(out.read_text())
     assert record["explanation"] == line[3] and 0 <= record["probability"] <= 1
-    assert main(["explain", str(trained_run), "--split", "test", "--beam-width", "2",
-                 "--output", str(tmp_path / "t.jsonl"), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "explain",
+                str(trained_run),
+                "--split",
+                "test",
+                "--beam-width",
+                "2",
+                "--output",
+                str(tmp_path / "t.jsonl"),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     assert "accuracy on test" in text
     records = [json.loads(x) for x in (tmp_path / "t.jsonl").read_text().splitlines()]
@@ -50,11 +99,9 @@ def test_train_then_explain_images_and_split(trained_run, tiny_birds, tmp_path, 
 
 def test_train_config_file_with_flag_override(tiny_birds, tmp_path):
     cfg = tmp_path / "c.json"
-    cfg.write_text(json.dumps({"data_root": str(tiny_birds), "variant": "captioning",
-                               "seed": 5}))
+    cfg.write_text(json.dumps({"data_root": str(tiny_birds), "variant": "captioning", "seed": 5}))
     run = tmp_path / "run"
-    assert main(["train", "--config", str(cfg), "--out", str(run), "--seed", "6",
-                 *TINY_FLAGS]) == 0
+    assert main(["train", "--config", str(cfg), "--out", str(run), "--seed", "6", *TINY_FLAGS]) == 0
     saved = TrainConfig.from_file(run / "train_config.json")
     assert (saved.variant, saved.seed, saved.classifier_epochs) == ("captioning", 6, 1)
 
@@ -70,8 +117,9 @@ def test_errors_are_one_line_with_nonzero_exit(tmp_path, capsys, trained_run):
     assert "bad.png: cannot read image" in err and err.count("\n") == 0
     assert main(["train", "--resume", str(tmp_path / "none")]) == 2
     assert "nothing to resume" in capsys.readouterr().err
-    assert main(["train", "--data-root", str(tmp_path / "nodata"), "--out",
-                 str(tmp_path / "r")]) == 2
+    assert (
+        main(["train", "--data-root", str(tmp_path / "nodata"), "--out", str(tmp_path / "r")]) == 2
+    )
     assert "data root not found" in capsys.readouterr().err
 
 
@@ -98,8 +146,9 @@ def test_every_command_has_help_for_every_option():
 
 
 def test_console_script_runs():
-    result = subprocess.run([sys.executable, "-m", "interpnet", "--help"], capture_output=True,
-                            text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "interpnet", "--help"], capture_output=True, text=True, check=True
+    )
     assert "demo" in result.stdout and "explain" in result.stdout
 
 
@@ -109,9 +158,17 @@ def test_demo_end_to_end_on_a_tiny_configuration(tmp_path, monkeypatch, capsys):
     from .conftest import TINY_DATA
 
     monkeypatch.setattr(demo_cmd, "DEMO_DATA", TINY_DATA)
-    tiny = dict(image_size=32, cnn_channels=[8, 16], hidden_sizes=[16, 12], embed_dim=8,
-                hidden_dim=16, fusion_dim=16, min_count=1, classifier_epochs=1,
-                explainer_epochs=1)
+    tiny = dict(
+        image_size=32,
+        cnn_channels=[8, 16],
+        hidden_sizes=[16, 12],
+        embed_dim=8,
+        hidden_dim=16,
+        fusion_dim=16,
+        min_count=1,
+        classifier_epochs=1,
+        explainer_epochs=1,
+    )
     monkeypatch.setattr(demo_cmd, "DEMO_OVERRIDES", tiny)
     assert main(["demo", "--workdir", str(tmp_path), "--device", "cpu", "--quiet"]) == 0
     out = capsys.readouterr().out

@@ -9,8 +9,9 @@ from interpnet.errors import DataError
 from .conftest import SHARED_DATA
 
 REAL_CUB = SHARED_DATA / "cub"
-needs_real_cub = pytest.mark.skipif(not (REAL_CUB / "CUB_200_2011").is_dir(),
-                                    reason=f"real CUB layout not found at {REAL_CUB}")
+needs_real_cub = pytest.mark.skipif(
+    not (REAL_CUB / "CUB_200_2011").is_dir(), reason=f"real CUB layout not found at {REAL_CUB}"
+)
 
 
 @needs_real_cub
@@ -40,8 +41,11 @@ def test_real_cub_partial_download_is_reported_then_skippable():
 @needs_real_cub
 def test_real_cub_official_split_with_seeded_validation(tmp_path):
     root = tmp_path / "cub"
-    shutil.copytree(REAL_CUB / "CUB_200_2011", root / "CUB_200_2011",
-                    ignore=shutil.ignore_patterns("images", "attributes", "parts"))
+    shutil.copytree(
+        REAL_CUB / "CUB_200_2011",
+        root / "CUB_200_2011",
+        ignore=shutil.ignore_patterns("images", "attributes", "parts"),
+    )
     a, b = CUBLayout(root, seed=1), CUBLayout(root, seed=1)
     assert a.split_source.startswith("official")
     assert a.split_ids == b.split_ids

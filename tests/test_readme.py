@@ -1,0 +1,20 @@
+import re
+from pathlib import Path
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_readme_python_example_runs(tmp_path, monkeypatch, capsys):
+    block = re.search(r"```python\n(.*?)```", README.read_text(), re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(block, "README.md", "exec"), {})
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3
+    assert (tmp_path / "my_run" / "model.safetensors").is_file()
+
+
+def test_readme_names_the_two_commands():
+    text = README.read_text()
+    assert "interpnet demo" in text and "python -m pytest -q" in text
+    ci = (README.parent / ".ci" / "run").read_text()
+    assert "python -m pytest -q" in ci
