@@ -11,7 +11,7 @@ cd "$work/repo"
 start=$(date +%s)
 python3 -m venv .venv
 . .venv/bin/activate
-pip install -q --disable-pip-version-check torch==2.13.0 -e ".[dev]"
+pip install -q --disable-pip-version-check torch==2.13.0 -e ".[dev,eval]"
 setup=$(date +%s)
 /usr/bin/time -v interpnet demo --quiet > "$out/demo.out" 2> "$out/demo.time"
 end=$(date +%s)

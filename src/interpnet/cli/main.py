@@ -7,10 +7,17 @@ import sys
 from collections.abc import Sequence
 
 from interpnet import __version__
-from interpnet.cli import data_cmd, demo_cmd, explain_cmd, train_cmd
+from interpnet.cli import (
+    compare_cmd,
+    data_cmd,
+    demo_cmd,
+    evaluate_cmd,
+    explain_cmd,
+    train_cmd,
+)
 from interpnet.errors import InterpnetError
 
-COMMANDS = (demo_cmd, data_cmd, train_cmd, explain_cmd)
+COMMANDS = (demo_cmd, data_cmd, train_cmd, explain_cmd, evaluate_cmd, compare_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

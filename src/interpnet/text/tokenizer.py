@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-_TOKEN = re.compile(r"[a-z0-9]+(?:['\-][a-z0-9]+)*|[^\sa-z0-9]", re.UNICODE)
+_TOKEN = re.compile(r"[^\W_]+(?:['\-][^\W_]+)*|[^\w\s]|_")
 _NO_SPACE_BEFORE = {".", ",", "!", "?", ";", ":", ")", "'s"}
 _NO_SPACE_AFTER = {"("}
 

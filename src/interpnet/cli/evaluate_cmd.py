@@ -1,0 +1,63 @@
+"""``interpnet evaluate``: caption metrics (both protocols), human agreement and faithfulness."""
+
+from __future__ import annotations
+
+import argparse
+
+from interpnet.cli.explain_cmd import add_decoding_flags, decoding_kwargs
+from interpnet.metrics.evaluate import evaluate_run, metrics_path
+from interpnet.report.table import evaluation_table
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "evaluate",
+        help="score explanations: caption metrics, human agreement, faithfulness",
+        description="Decode a split (or read --explanations) and write metrics.json: the "
+        "MS-COCO toolkit's metrics (standard protocol: PTB tokens, BLEU-1..4, corpus METEOR "
+        "1.5, ROUGE-L, CIDEr-D), the InterpNET paper's protocol (mean sentence METEOR, BLEU-4 "
+        "with punctuation, plain CIDEr), human agreement (each reference against the other "
+        "nine), classification accuracy, class relevance and introspection fidelity (judged by "
+        "a sentence classifier trained on the training references) and, on SynthBirds, "
+        "attribute precision/recall. METEOR and the PTB tokenizer need Java.",
+    )
+    p.add_argument("run_dir", metavar="RUN_DIR", help="run directory to evaluate")
+    p.add_argument(
+        "--split",
+        default="test",
+        choices=("train", "val", "test"),
+        help="split to evaluate (default: test)",
+    )
+    p.add_argument("--data-root", help="data root (default: the one the run was trained on)")
+    p.add_argument(
+        "--explanations",
+        metavar="FILE.jsonl",
+        help="score these explanations (lines with key, label, explanation) instead of decoding",
+    )
+    p.add_argument(
+        "--no-human", action="store_true", help="skip human agreement (the slowest part)"
+    )
+    p.add_argument(
+        "--no-java",
+        action="store_true",
+        help="do not start Java: no METEOR, Python tokenizer (not comparable)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_decoding_flags(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    metrics = evaluate_run(
+        args.run_dir,
+        args.split,
+        args.data_root,
+        args.explanations,
+        human=not args.no_human,
+        use_java=not args.no_java,
+        progress=not args.quiet,
+        **decoding_kwargs(args),
+    )
+    print(evaluation_table(metrics))
+    print(f"\nwrote {metrics_path(args.run_dir, args.split)} ({metrics['seconds']}s)")
+    return 0

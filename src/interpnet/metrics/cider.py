@@ -1,0 +1,53 @@
+"""Plain CIDEr (Vedantam et al. 2015), not CIDEr-D: the variant of the paper's protocol.
+
+No length penalty, no clipping and no x10 factor; document frequencies come from the
+references being evaluated. (CIDEr-D of the standard protocol comes from the MS-COCO toolkit.)
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+from interpnet.metrics.ngrams import ngram_counts
+
+
+def _tfidf(tokens: list[str], n: int, df: Counter, log_n_images: float) -> dict:
+    counts = ngram_counts(tokens, n)
+    return {g: c * (log_n_images - math.log(max(1.0, df[g]))) for g, c in counts.items()}
+
+
+def _cosine(a: dict, b: dict) -> float:
+    dot = sum(v * b.get(g, 0.0) for g, v in a.items())
+    na = math.sqrt(sum(v * v for v in a.values()))
+    nb = math.sqrt(sum(v * v for v in b.values()))
+    return dot / (na * nb) if na > 0 and nb > 0 else 0.0
+
+
+def corpus_cider(
+    candidates: list[list[str]], references: list[list[list[str]]], max_n: int = 4
+) -> tuple[float, list[float]]:
+    """Mean plain CIDEr over the corpus and the per-candidate scores.
+
+    CIDEr_n(c, S) = mean over references s of cos(tfidf_n(c), tfidf_n(s)); CIDEr = mean over
+    n = 1..max_n. The document frequency of an n-gram is the number of candidates whose
+    reference set contains it.
+    """
+    if len(candidates) != len(references):
+        raise ValueError(f"{len(candidates)} candidates but {len(references)} reference sets")
+    if not candidates:
+        return 0.0, []
+    dfs = [Counter() for _ in range(max_n)]
+    for refs in references:
+        for n in range(1, max_n + 1):
+            dfs[n - 1].update({g for r in refs for g in ngram_counts(r, n)})
+    log_n = math.log(float(len(candidates)))
+    scores = []
+    for cand, refs in zip(candidates, references, strict=True):
+        per_n = []
+        for n in range(1, max_n + 1):
+            vc = _tfidf(cand, n, dfs[n - 1], log_n)
+            sims = [_cosine(vc, _tfidf(r, n, dfs[n - 1], log_n)) for r in refs]
+            per_n.append(sum(sims) / len(sims) if sims else 0.0)
+        scores.append(sum(per_n) / max_n)
+    return sum(scores) / len(scores), scores

@@ -1,0 +1,194 @@
+"""``evaluate_run``: decode a split (or read explanations), score it every way, write metrics.json."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from interpnet.data.cub import CUBLayout, Example
+from interpnet.data.splits import load_cub_splits
+from interpnet.errors import InterpnetError
+from interpnet.metrics.attributes import AttributeTruth
+from interpnet.metrics.captions import caption_metrics, human_agreement
+from interpnet.metrics.faithfulness import class_relevance, introspection_fidelity
+from interpnet.metrics.java import JavaUnavailable, coco_toolkit_dir, java_executable
+from interpnet.metrics.meteor import Meteor
+from interpnet.metrics.ptb import fallback_tokenize, ptb_tokenize
+from interpnet.metrics.sentence_classifier import SentenceClassifier
+from interpnet.model import InterpNet
+from interpnet.report.explanations import explain_split, read_jsonl, write_jsonl
+from interpnet.storage import read_json, write_json
+from interpnet.training.trainer import TRAIN_CONFIG
+
+SENTENCE_CLASSIFIER_DIR = "sentence_classifier"
+
+
+def metrics_path(run_dir: str | Path, split: str) -> Path:
+    return Path(run_dir) / ("metrics.json" if split == "test" else f"metrics-{split}.json")
+
+
+def _layout(run_dir: Path, data_root: str | None) -> tuple[str, str]:
+    cfg_path = run_dir / TRAIN_CONFIG
+    cfg = read_json(cfg_path, "training config") if cfg_path.is_file() else {}
+    root = data_root or cfg.get("data_root")
+    if not root:
+        raise InterpnetError(f"{run_dir}: no {TRAIN_CONFIG} naming the data; pass --data-root")
+    return root, cfg.get("splits", "auto")
+
+
+def _split_files(splits: str) -> dict[str, Path] | None:
+    return (
+        None
+        if splits == "auto"
+        else {s: Path(splits) / f"{s}.txt" for s in ("train", "val", "test")}
+    )
+
+
+def _align(records: list[dict], examples: list[Example], source: str) -> list[dict]:
+    """Records in the order of ``examples``; every example needs exactly one record."""
+    by_key = {}
+    for r in records:
+        if "key" not in r or "explanation" not in r or "label" not in r:
+            raise InterpnetError(f"{source}: each line needs 'key', 'label' and 'explanation'")
+        by_key[r["key"]] = r
+    missing = [e.rel_path for e in examples if e.rel_path not in by_key]
+    if missing:
+        raise InterpnetError(
+            f"{source}: no explanation for {len(missing)} image(s) of the split, e.g. {missing[0]}"
+        )
+    return [by_key[e.rel_path] for e in examples]
+
+
+def sentence_classifier(
+    run_dir: Path, layout: CUBLayout, log: Callable[[str], None]
+) -> tuple[SentenceClassifier, dict]:
+    """The run's cached sentence classifier, trained on first use from the training references
+    (its validation accuracy on single human sentences is stored beside it)."""
+    cache = run_dir / SENTENCE_CLASSIFIER_DIR
+    train = layout.split("train", skip_missing=True)
+    key = {
+        "data_root": str(Path(layout.root).resolve()),
+        "train_images": len(train),
+        "classes": len(layout.class_names),
+    }
+    if (cache / "config.json").is_file():
+        model, info = SentenceClassifier.load(cache)
+        if info.get("key") == key:
+            return model, info
+    log("training the sentence classifier on the training references (cached in the run dir)")
+    sents = [s for e in train for s in e.sentences]
+    model = SentenceClassifier.fit(
+        sents, [e.label for e in train for _ in e.sentences], len(layout.class_names)
+    )
+    val = layout.split("val", skip_missing=True)
+    probs = model.predict_proba([s for e in val for s in e.sentences])
+    truth = torch.tensor([e.label for e in val for _ in e.sentences])
+    info = {
+        "key": key,
+        "train_sentences": len(sents),
+        "val_sentence_accuracy": float((probs.argmax(1) == truth).float().mean()),
+    }
+    model.save(cache, info)
+    return model, info
+
+
+def _faithfulness(
+    sc: SentenceClassifier, sentences: list[list[str]], predicted: torch.Tensor, true: torch.Tensor
+) -> dict[str, Any]:
+    """Class relevance and fidelity for one or more sentences per example."""
+    per = [len(s) for s in sentences]
+    probs = sc.predict_proba([x for s in sentences for x in s])
+    pred = predicted.repeat_interleave(torch.tensor(per))
+    tru = true.repeat_interleave(torch.tensor(per))
+    return {
+        "class_relevance": class_relevance(probs, pred, tru),
+        **introspection_fidelity(probs, pred, tru),
+    }
+
+
+@contextlib.contextmanager
+def _caption_tools(log: Callable[[str], None], use_java: bool):
+    """(METEOR client or None, tokenizer, tokenizer name); the JVM always stops on exit."""
+    if use_java:
+        try:
+            java_executable()
+            coco_toolkit_dir()
+        except JavaUnavailable as err:
+            log(f"warning: {err}; METEOR skipped, other metrics use a Python tokenizer")
+            use_java = False
+    if not use_java:
+        yield None, fallback_tokenize, "interpnet fallback (no Java: not comparable to PTB)"
+        return
+    with Meteor() as meteor:
+        yield meteor, ptb_tokenize, "PTB (Stanford CoreNLP 3.4.1)"
+
+
+def evaluate_run(
+    run_dir: str | Path,
+    split: str = "test",
+    data_root: str | None = None,
+    explanations: str | Path | None = None,
+    human: bool = True,
+    use_java: bool = True,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+    **decode: Any,
+) -> dict[str, Any]:
+    """Evaluate a run directory on one split; writes ``metrics.json`` (test) and returns it."""
+    start = time.time()
+    run_dir = Path(run_dir)
+    model = InterpNet.from_pretrained(run_dir)
+    root, splits = _layout(run_dir, data_root)
+    layout = CUBLayout(root, split_files=_split_files(splits))
+    examples = layout.split(split)
+    if explanations is not None:
+        records = _align(read_jsonl(explanations), examples, str(explanations))
+    else:
+        size = model.input_spec.get("image_size", 64)
+        data = load_cub_splits(root, (split,), size, splits, progress=progress)[0][split]
+        records = explain_split(model, data, progress=progress, **decode)
+        write_jsonl(run_dir / "explanations" / f"{split}.jsonl", records)
+    hyps = [r["explanation"] for r in records]
+    refs = [e.sentences for e in examples]
+    predicted = torch.tensor([int(r["label"]) for r in records])
+    true = torch.tensor([e.label for e in examples])
+    out: dict[str, Any] = {
+        "run": str(run_dir),
+        "variant": model.conditioning.name,
+        "split": split,
+        "images": len(examples),
+        "accuracy": float((predicted == true).float().mean()),
+    }
+    with _caption_tools(log, use_java) as (meteor, tokenizer, tok_name):
+        out["tokenizer"] = tok_name
+        out["explanations"] = caption_metrics(hyps, refs, meteor, tokenizer)
+        if human:
+            out["human"] = human_agreement(refs, meteor, tokenizer)
+    sc, sc_info = sentence_classifier(run_dir, layout, log)
+    out["sentence_classifier"] = {k: v for k, v in sc_info.items() if k != "key"}
+    out["explanations"].update(_faithfulness(sc, [[h] for h in hyps], predicted, true))
+    out.setdefault("human", {}).update(_faithfulness(sc, refs, predicted, true))
+    if AttributeTruth.available(root):
+        truth = AttributeTruth(root)
+        keys = [e.rel_path for e in examples]
+        out["explanations"]["attributes"] = truth.score(keys, hyps)
+        flat_keys = [k for k, r in zip(keys, refs, strict=True) for _ in r]
+        out["human"]["attributes"] = truth.score(flat_keys, [s for r in refs for s in r])
+    out["seconds"] = round(time.time() - start, 1)
+    write_json(metrics_path(run_dir, split), _finite(out))
+    return out
+
+
+def _finite(obj: Any) -> Any:
+    """JSON has no NaN: write None instead."""
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, float) and math.isnan(obj):
+        return None
+    return obj

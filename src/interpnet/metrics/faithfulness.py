@@ -1,0 +1,35 @@
+"""Does an explanation reflect the classifier's decision? Class relevance and introspection
+fidelity, judged by a sentence classifier trained on human references."""
+
+from __future__ import annotations
+
+import torch
+
+
+def class_relevance(
+    sentence_probs: torch.Tensor, predicted: torch.Tensor, true: torch.Tensor
+) -> dict[str, float]:
+    """How often the sentence classifier recovers the classifier's predicted class and the
+    true class from each sentence (N sentences, one predicted/true class each)."""
+    guess = sentence_probs.argmax(dim=1)
+    return {
+        "predicted_class": float((guess == predicted).float().mean()),
+        "true_class": float((guess == true).float().mean()),
+    }
+
+
+def introspection_fidelity(
+    sentence_probs: torch.Tensor, predicted: torch.Tensor, true: torch.Tensor
+) -> dict[str, float | int]:
+    """Over the examples the classifier gets wrong: the share of explanations the sentence
+    classifier assigns to the predicted class rather than the true class (its probability of
+    the predicted class is higher). 1.0 = explanations follow the network's decision; 0.0 =
+    they follow the image."""
+    wrong = predicted != true
+    n = int(wrong.sum())
+    if n == 0:
+        return {"fidelity": float("nan"), "wrong_examples": 0}
+    rows = torch.arange(len(true))[wrong]
+    p_pred = sentence_probs[rows, predicted[wrong]]
+    p_true = sentence_probs[rows, true[wrong]]
+    return {"fidelity": float((p_pred > p_true).float().mean()), "wrong_examples": n}

@@ -1,0 +1,94 @@
+"""Tables of evaluation results: one run (explanations vs human agreement) or many runs."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+# (column label, path inside "explanations"/"human" or the top level)
+COLUMNS: list[tuple[str, tuple[str, ...]]] = [
+    ("std BLEU-1", ("standard", "BLEU-1")),
+    ("std BLEU-4", ("standard", "BLEU-4")),
+    ("std METEOR", ("standard", "METEOR")),
+    ("std ROUGE-L", ("standard", "ROUGE-L")),
+    ("std CIDEr-D", ("standard", "CIDEr-D")),
+    ("paper METEOR", ("paper", "METEOR")),
+    ("paper BLEU-4", ("paper", "BLEU-4")),
+    ("paper CIDEr", ("paper", "CIDEr")),
+    ("relevance: predicted class", ("class_relevance", "predicted_class")),
+    ("relevance: true class", ("class_relevance", "true_class")),
+    ("introspection fidelity", ("fidelity",)),
+    ("attribute precision", ("attributes", "precision")),
+    ("attribute recall", ("attributes", "recall")),
+]
+_PERCENT = {
+    "relevance: predicted class",
+    "relevance: true class",
+    "introspection fidelity",
+    "attribute precision",
+    "attribute recall",
+}
+
+
+def _get(d: dict[str, Any] | None, path: tuple[str, ...]) -> Any:
+    for key in path:
+        if not isinstance(d, dict) or key not in d:
+            return None
+        d = d[key]
+    return d
+
+
+def _fmt(label: str, value: Any) -> str:
+    if value is None:
+        return "-"
+    return f"{100 * value:.1f}%" if label in _PERCENT else f"{value:.1f}"
+
+
+def markdown(headers: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def to_csv(headers: list[str], rows: list[list[str]]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(headers)
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def evaluation_table(m: dict[str, Any]) -> str:
+    """Metric | explanations | human agreement, for one evaluated run."""
+    rows = [["classification accuracy", f"{100 * m['accuracy']:.1f}%", "-"]]
+    for label, path in COLUMNS:
+        rows.append(
+            [
+                label,
+                _fmt(label, _get(m.get("explanations"), path)),
+                _fmt(label, _get(m.get("human"), path)),
+            ]
+        )
+    title = (
+        f"{m['variant']} on {m['split']} ({m['images']} images); standard = MS-COCO "
+        f"toolkit, paper = the InterpNET paper's protocol; tokenizer: {m['tokenizer']}"
+    )
+    return title + "\n\n" + markdown(["metric", "explanations", "human agreement"], rows)
+
+
+def compare_rows(metrics: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    """Rows = runs (then human agreement, from the first run), columns = the metrics."""
+    headers = ["run", "variant", "accuracy"] + [label for label, _ in COLUMNS]
+    rows = []
+    for m in metrics:
+        rows.append(
+            [m["run"], m["variant"], f"{100 * m['accuracy']:.1f}%"]
+            + [_fmt(label, _get(m.get("explanations"), p)) for label, p in COLUMNS]
+        )
+    if metrics and metrics[0].get("human"):
+        human = metrics[0]["human"]
+        rows.append(
+            ["human agreement", "-", "-"] + [_fmt(label, _get(human, p)) for label, p in COLUMNS]
+        )
+    return headers, rows
