@@ -1,4 +1,4 @@
-"""``evaluate_run``: decode a split (or read explanations), score it every way, write metrics.json."""
+"""``evaluate_run``: decode a split (or read explanations), score it, write metrics.json."""
 
 from __future__ import annotations
 
@@ -140,7 +140,10 @@ def evaluate_run(
     log: Callable[[str], None] = print,
     **decode: Any,
 ) -> dict[str, Any]:
-    """Evaluate a run directory on one split; writes ``metrics.json`` (test) and returns it."""
+    """Evaluate a run directory on one split; writes ``metrics.json`` (test) and returns it.
+
+    Undefined values (e.g. precision when nothing was mentioned) are ``None``.
+    """
     start = time.time()
     run_dir = Path(run_dir)
     model = InterpNet.from_pretrained(run_dir)
@@ -181,7 +184,8 @@ def evaluate_run(
         flat_keys = [k for k, r in zip(keys, refs, strict=True) for _ in r]
         out["human"]["attributes"] = truth.score(flat_keys, [s for r in refs for s in r])
     out["seconds"] = round(time.time() - start, 1)
-    write_json(metrics_path(run_dir, split), _finite(out))
+    out = _finite(out)
+    write_json(metrics_path(run_dir, split), out)
     return out
 
 

@@ -1,0 +1,128 @@
+import json
+import shutil
+
+import pytest
+
+from interpnet.cli.main import main
+from interpnet.data.synthbirds import MANIFEST
+from interpnet.errors import InterpnetError
+from interpnet.metrics.attributes import AttributeTruth
+from interpnet.metrics.evaluate import evaluate_run
+from interpnet.training import Trainer
+
+from .conftest import tiny_config
+
+pytest.importorskip("pycocoevalcap.bleu.bleu", reason="pycocoevalcap not installed")
+needs_java = pytest.mark.skipif(shutil.which("java") is None, reason="java not installed")
+QUIET = dict(progress=False, log=lambda _: None)
+
+
+@pytest.fixture(scope="module")
+def runs(tiny_birds, tmp_path_factory):
+    out = {}
+    for variant in ("interpnet", "captioning"):
+        run = tmp_path_factory.mktemp("eval") / variant
+        Trainer(
+            tiny_config(tiny_birds, variant=variant), run, progress=False, log=lambda _: None
+        ).fit()
+        out[variant] = run
+    return out
+
+
+def _strip(m):
+    return {k: v for k, v in m.items() if k != "seconds"}
+
+
+@needs_java
+def test_evaluate_writes_metrics_and_is_deterministic(runs):
+    run = runs["interpnet"]
+    first = evaluate_run(run, **QUIET)
+    saved = json.loads((run / "metrics.json").read_text())
+    assert saved["images"] == 12 and saved["variant"] == "InterpNET_2"
+    assert set(saved["explanations"]["standard"]) == {
+        "BLEU-1",
+        "BLEU-2",
+        "BLEU-3",
+        "BLEU-4",
+        "METEOR",
+        "ROUGE-L",
+        "CIDEr-D",
+    }
+    assert set(saved["explanations"]["paper"]) == {"METEOR", "BLEU-4", "CIDEr"}
+    for side in ("explanations", "human"):
+        assert set(saved[side]["class_relevance"]) == {"predicted_class", "true_class"}
+        assert "fidelity" in saved[side] and "wrong_examples" in saved[side]
+        assert set(saved[side]["attributes"]) >= {"precision", "recall"}
+    assert saved["human"]["attributes"]["precision"] == 1.0  # references only state the truth
+    assert (run / "explanations" / "test.jsonl").is_file()
+    assert (run / "sentence_classifier" / "model.safetensors").is_file()
+    second = evaluate_run(run, **QUIET)
+    assert _strip(first) == _strip(second)
+
+
+def test_without_java_the_other_metrics_are_still_computed(runs, monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    logs = []
+    m = evaluate_run(runs["captioning"], human=False, progress=False, log=logs.append)
+    warning = [line for line in logs if "java not found" in line]
+    assert len(warning) == 1 and "apt-get install" in warning[0]
+    assert "METEOR" not in m["explanations"]["standard"]
+    assert "BLEU-4" in m["explanations"]["standard"] and "CIDEr" in m["explanations"]["paper"]
+    assert m["tokenizer"].startswith("interpnet fallback")
+
+
+@needs_java
+def test_scoring_an_explanations_file(runs, tmp_path):
+    run = runs["interpnet"]
+    records = (
+        [json.loads(x) for x in (run / "explanations" / "test.jsonl").read_text().splitlines()]
+        if (run / "explanations/test.jsonl").exists()
+        else None
+    )
+    if records is None:
+        evaluate_run(run, human=False, **QUIET)
+        records = [
+            json.loads(x) for x in (run / "explanations/test.jsonl").read_text().splitlines()
+        ]
+    for r, text in zip(records, ["", "ünïcödé 🐦", "word " * 300], strict=False):
+        r["explanation"] = text
+    path = tmp_path / "mine.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    m = evaluate_run(run, explanations=path, human=False, **QUIET)
+    assert m["images"] == 12
+    path.write_text("".join(json.dumps(r) + "\n" for r in records[1:]))
+    with pytest.raises(InterpnetError, match="no explanation for 1 image"):
+        evaluate_run(run, explanations=path, human=False, **QUIET)
+
+
+@needs_java
+def test_evaluate_and_compare_commands(runs, tmp_path, capsys):
+    for run in runs.values():
+        assert main(["evaluate", str(run), "--quiet", "--no-human"]) == 0
+    out = capsys.readouterr().out
+    assert "| std METEOR |" in out and "| paper METEOR |" in out
+    csv_path = tmp_path / "table.csv"
+    assert main(["compare", *map(str, runs.values()), "--csv", str(csv_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("InterpNET_2") == 2 and "captioning" in out  # Markdown and CSV
+    lines = csv_path.read_text().splitlines()
+    assert lines[0].startswith("run,variant,accuracy,std BLEU-1") and len(lines) == 4
+    assert lines[3].startswith("human agreement,")
+    assert main(["compare", str(tmp_path)]) == 2
+    assert "interpnet evaluate" in capsys.readouterr().err
+
+
+def test_attribute_precision_recall_by_hand(tiny_birds):
+    truth = AttributeTruth(tiny_birds)
+    manifest = json.loads((tiny_birds / MANIFEST).read_text())
+    img = next(i for i in manifest["images"] if i["occluded"] is None)
+    key = img["path"]
+    attrs = manifest["species"][int(key[:3]) - 1]["attributes"]
+    wrong = "blue" if attrs["crown_color"] != "blue" else "red"
+    sentence = f"this bird has a {attrs['tail_color']} tail and a {wrong} crown."
+    scores = truth.score([key], [sentence])
+    assert scores["precision"] == 0.5 and scores["mentions_per_sentence"] == 2
+    disc = truth.discriminative[key]
+    assert scores["recall"] == pytest.approx(
+        len(disc & {("tail_color", attrs["tail_color"])}) / len(disc)
+    )
