@@ -33,25 +33,27 @@ def tiny_birds(tmp_path_factory) -> Path:
     )
 
 
+# Model and optimisation options small enough to train in about a second.
+TINY_MODEL = dict(
+    image_size=32,
+    cnn_channels=[8, 16],
+    hidden_sizes=[16, 12],
+    embed_dim=8,
+    hidden_dim=16,
+    fusion_dim=16,
+    label_embed_dim=4,
+    min_count=1,
+    classifier_epochs=2,
+    explainer_epochs=2,
+    batch_size=8,
+    explainer_batch_size=32,
+    max_length=20,
+)
+
+
 def tiny_config(data_root: Path, **overrides) -> TrainConfig:
     """A configuration that trains in about a second."""
-    base = dict(
-        data_root=str(data_root),
-        image_size=32,
-        cnn_channels=[8, 16],
-        hidden_sizes=[16, 12],
-        embed_dim=8,
-        hidden_dim=16,
-        fusion_dim=16,
-        label_embed_dim=4,
-        min_count=1,
-        classifier_epochs=2,
-        explainer_epochs=2,
-        batch_size=8,
-        explainer_batch_size=32,
-        max_length=20,
-        device="cpu",
-    )
+    base = dict(data_root=str(data_root), device="cpu", **TINY_MODEL)
     base.update(overrides)
     return TrainConfig(**base)
 

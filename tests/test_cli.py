@@ -155,20 +155,10 @@ def test_console_script_runs():
 def test_demo_end_to_end_on_a_tiny_configuration(tmp_path, monkeypatch, capsys):
     from interpnet.cli import demo_cmd
 
-    from .conftest import TINY_DATA
+    from .conftest import TINY_DATA, TINY_MODEL
 
     monkeypatch.setattr(demo_cmd, "DEMO_DATA", TINY_DATA)
-    tiny = dict(
-        image_size=32,
-        cnn_channels=[8, 16],
-        hidden_sizes=[16, 12],
-        embed_dim=8,
-        hidden_dim=16,
-        fusion_dim=16,
-        min_count=1,
-        classifier_epochs=1,
-        explainer_epochs=1,
-    )
+    tiny = {**TINY_MODEL, "classifier_epochs": 1, "explainer_epochs": 1}
     monkeypatch.setattr(demo_cmd, "DEMO_OVERRIDES", tiny)
     assert main(["demo", "--workdir", str(tmp_path), "--device", "cpu", "--quiet"]) == 0
     out = capsys.readouterr().out
