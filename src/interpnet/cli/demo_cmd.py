@@ -7,11 +7,11 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from interpnet.data.splits import load_cub_splits
 from interpnet.data.synthbirds import SynthBirdsConfig, generate_synthbirds
 from interpnet.report import explain_split, format_samples, split_accuracy, write_jsonl
 from interpnet.storage import write_json
 from interpnet.training import TrainConfig, Trainer
+from interpnet.training.data import load_run_data
 
 # A small configuration that runs the whole demo in a few minutes on 2 CPU cores.
 DEMO_DATA = SynthBirdsConfig(species=50, images_per_species=50)
@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"data: SynthBirds {asdict(DEMO_DATA)} in {data_root}")
     print(f"run directory: {run_dir}")
     model = Trainer(cfg, run_dir, progress=progress).fit()
-    test = load_cub_splits(data_root, ("test",), cfg.image_size, progress=progress)[0]["test"]
+    test = load_run_data(cfg, ("test",), progress)[0]["test"]
     records = explain_split(model, test, progress=progress)
     write_jsonl(run_dir / "explanations" / "test.jsonl", records)
     accuracy = split_accuracy(records)

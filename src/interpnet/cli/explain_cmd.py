@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import torch
 
 from interpnet.data.images import load_image, to_float
-from interpnet.data.splits import load_cub_splits
 from interpnet.errors import InterpnetError
+from interpnet.features.backbones import get_backbone, image_features
 from interpnet.model import InterpNet
 from interpnet.report import explain_inputs, explain_split, split_accuracy, write_jsonl
-from interpnet.storage import read_json
-from interpnet.training.trainer import TRAIN_CONFIG, resolve_device
+from interpnet.training.data import load_run_data, run_config
+from interpnet.training.trainer import resolve_device
 
 
 def add_decoding_flags(p: argparse.ArgumentParser) -> None:
@@ -69,13 +68,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _data_root(args: argparse.Namespace) -> str:
-    if args.data_root:
-        return args.data_root
-    cfg_path = Path(args.run_dir) / TRAIN_CONFIG
-    if not cfg_path.is_file():
-        raise InterpnetError(f"{args.run_dir}: no {TRAIN_CONFIG}; pass --data-root")
-    return read_json(cfg_path, "training config")["data_root"]
+def model_inputs(model: InterpNet, paths: list[str]) -> torch.Tensor:
+    """What the model's classifier takes for these image files: pixels, or backbone features."""
+    spec = model.input_spec
+    if spec.get("kind") == "features":
+        backbone = get_backbone(spec["backbone"])
+        return image_features(backbone, paths, list(spec.get("side_inputs", {})))
+    size = spec.get("image_size")
+    if size is None:
+        raise InterpnetError("this model's input is not images; explain a --split instead")
+    return to_float(torch.stack([load_image(p, size) for p in paths]))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -83,18 +85,15 @@ def run(args: argparse.Namespace) -> int:
     if not args.inputs and not args.split:
         raise InterpnetError("give image files to explain, or --split NAME")
     model = InterpNet.from_pretrained(args.run_dir).to(resolve_device(args.device))
-    size = model.input_spec.get("image_size")
-    if size is None:
-        raise InterpnetError(f"{args.run_dir}: this model does not take images")
     if args.split:
-        root = _data_root(args)
-        split = load_cub_splits(root, (args.split,), size, progress=not args.quiet)[0][args.split]
+        cfg = run_config(args.run_dir, args.data_root)
+        split = load_run_data(cfg, (args.split,), not args.quiet)[0][args.split]
         records = explain_split(model, split, progress=not args.quiet, **decode)
         for r in records:
             print(f"{r['key']}\t{r['class_name']}\t{r['probability']:.3f}\t{r['explanation']}")
         print(f"accuracy on {args.split}: {split_accuracy(records):.4f} ({len(records)} images)")
     else:
-        x = to_float(torch.stack([load_image(p, size) for p in args.inputs]))
+        x = model_inputs(model, args.inputs)
         explanations = explain_inputs(model, x, progress=not args.quiet, **decode)
         records = []
         for path, e in zip(args.inputs, explanations, strict=True):

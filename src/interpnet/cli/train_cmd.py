@@ -12,6 +12,12 @@ from interpnet.training import TrainConfig, Trainer
 
 HELP = {
     "data_root": "data root in the CUB layout (CUB_200_2011/ + text_c10/), e.g. SynthBirds",
+    "dataset": "'auto' (detected from the data root), 'cub', 'synthbirds' or 'flowers'",
+    "features": "feature-cache folder: classify frozen-backbone features of the images with "
+    "the paper's MLP (extracted into it first if needed) instead of training a CNN on pixels",
+    "backbone": "with --features: the pretrained backbone (e.g. efficientnet-lite0)",
+    "backbone_layers": "with --features: intermediate backbone modules to save too; they are "
+    "exposed to the introspector as side.<name> (use --variant custom to read them)",
     "splits": "'auto' (split files found in the data root, else the official split) or a "
     "folder holding train.txt/val.txt/test.txt",
     "skip_missing": "drop (and count) images whose image or text file is missing",
@@ -58,7 +64,7 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
                 flag, action=argparse.BooleanOptionalAction, default=None, help=help_text
             )
         elif isinstance(value, list):
-            kind = str if f.name == "layers" else int
+            kind = str if f.name in ("layers", "backbone_layers") else int
             parser.add_argument(flag, nargs="+", type=kind, default=None, help=help_text)
         else:
             choices = VARIANTS if f.name == "variant" else None

@@ -80,6 +80,7 @@ class CUBLayout:
             raise DataError(f"{labels_path}: image ids do not match images.txt")
         self.sentences_per_image = sentences_per_image
         self.split_ids = self._resolve_splits(split_files, val_fraction, seed)
+        self.skipped: dict[str, int] = {}
 
     def _resolve_splits(self, split_files, val_fraction: float, seed: int) -> dict[str, list[int]]:
         if split_files is None:
@@ -126,31 +127,53 @@ class CUBLayout:
         ``self.skipped[name]``)."""
         if name not in self.split_ids:
             raise DataError(f"unknown split {name!r}; choose one of {sorted(self.split_ids)}")
-        examples, missing = [], []
+        candidates = []
         for image_id in self.split_ids[name]:
             rel = self.paths[image_id]
-            image_path = self.image_dir / rel
-            text_path = (self.text_dir / rel).with_suffix(".txt")
-            if not image_path.is_file():
-                missing.append(f"image {image_path}")
-                continue
-            if not text_path.is_file():
-                missing.append(f"text {text_path}")
-                continue
-            sentences = [s.strip() for s in text_path.read_text().splitlines() if s.strip()]
-            if len(sentences) < self.sentences_per_image:
-                missing.append(
-                    f"text {text_path} ({len(sentences)} of {self.sentences_per_image} sentences)"
+            candidates.append(
+                (
+                    image_id,
+                    rel,
+                    self.image_dir / rel,
+                    (self.text_dir / rel).with_suffix(".txt"),
+                    self.labels[image_id],
                 )
-                continue
-            examples.append(Example(image_id, rel, image_path, self.labels[image_id], sentences))
-        if missing and not skip_missing:
-            more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
-            raise DataError(
-                f"{self.root}: split {name!r} has {len(missing)} missing or incomplete "
-                f"item(s): {'; '.join(missing[:3])}{more}. Fix the download, or pass "
-                "--skip-missing to drop them"
             )
-        self.skipped = getattr(self, "skipped", {})
-        self.skipped[name] = len(missing)
+        examples, self.skipped[name] = check_examples(
+            candidates, self.sentences_per_image, skip_missing, f"{self.root}: split {name!r}"
+        )
         return examples
+
+
+def check_examples(
+    candidates: list[tuple[int, str, Path, Path, int]],
+    sentences_per_image: int,
+    skip_missing: bool,
+    where: str,
+) -> tuple[list[Example], int]:
+    """Examples from (image id, key, image path, text path, label) whose image exists and whose
+    text file holds enough sentences. Problems raise one :class:`DataError` that counts and
+    names them, unless ``skip_missing``; returns the examples and how many were dropped."""
+    examples, missing = [], []
+    for image_id, rel, image_path, text_path, label in candidates:
+        if not image_path.is_file():
+            missing.append(f"image {image_path}")
+            continue
+        if not text_path.is_file():
+            missing.append(f"text {text_path}")
+            continue
+        sentences = [s.strip() for s in text_path.read_text().splitlines() if s.strip()]
+        if len(sentences) < sentences_per_image:
+            missing.append(
+                f"text {text_path} ({len(sentences)} of {sentences_per_image} sentences)"
+            )
+            continue
+        examples.append(Example(image_id, rel, image_path, label, sentences))
+    if missing and not skip_missing:
+        more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        raise DataError(
+            f"{where} has {len(missing)} missing or incomplete item(s): "
+            f"{'; '.join(missing[:3])}{more}. Fix the download, or pass "
+            "--skip-missing to drop them"
+        )
+    return examples, len(missing)

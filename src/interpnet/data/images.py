@@ -13,15 +13,17 @@ from tqdm import tqdm
 from interpnet.errors import DataError
 
 
-def load_image(path: str | Path, size: int) -> torch.Tensor:
-    """Read an image as a (3, size, size) uint8 tensor (shorter side resized, centre crop)."""
+def load_image(path: str | Path, size: int, resize: int | None = None) -> torch.Tensor:
+    """Read an image as a (3, size, size) uint8 tensor: the shorter side is resized to
+    ``resize`` (default ``size``), then the centre ``size`` x ``size`` is cropped."""
     path = Path(path)
+    resize = resize or size
     try:
         with Image.open(path) as img:
             img = img.convert("RGB")
             if img.size != (size, size):
                 w, h = img.size
-                scale = size / min(w, h)
+                scale = resize / min(w, h)
                 img = img.resize(
                     (max(size, round(w * scale)), max(size, round(h * scale))),
                     Image.Resampling.BICUBIC,

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import torch
 
-from interpnet.data.cub import CUBLayout
+from interpnet.data.cub import Example
 from interpnet.data.images import load_images, to_float
+from interpnet.data.layouts import open_layout
 from interpnet.text import tokenize
 
 
@@ -34,31 +35,33 @@ class SplitData:
         return [[tokenize(s) for s in sents] for sents in self.sentences]
 
 
-def load_cub_splits(
+def load_splits(
     root: str | Path,
     names: tuple[str, ...],
     image_size: int,
     splits: str = "auto",
     skip_missing: bool = False,
     progress: bool = True,
+    dataset: str = "auto",
 ) -> tuple[dict[str, SplitData], list[str]]:
-    """Load splits of a CUB-layout root (real CUB or SynthBirds) into memory.
+    """Load splits of a data root (CUB layout, SynthBirds or Oxford-102) into memory as images.
 
-    ``splits`` is "auto" (see :class:`CUBLayout`) or a folder holding train/val/test.txt.
     Returns the splits by name and the class names.
     """
-    files = None
-    if splits != "auto":
-        files = {s: Path(splits) / f"{s}.txt" for s in ("train", "val", "test")}
-    layout = CUBLayout(root, split_files=files)
+    layout = open_layout(root, dataset, splits)
     out = {}
     for name in names:
         examples = layout.split(name, skip_missing=skip_missing)
         if layout.skipped.get(name):
             print(f"--skip-missing: dropped {layout.skipped[name]} item(s) from split {name!r}")
         images = load_images([e.image_path for e in examples], image_size, progress)
-        labels = torch.tensor([e.label for e in examples], dtype=torch.long)
-        out[name] = SplitData(
-            name, images, labels, [e.sentences for e in examples], [e.rel_path for e in examples]
-        )
+        out[name] = split_data(name, examples, images)
     return out, layout.class_names
+
+
+def split_data(name: str, examples: list[Example], inputs: torch.Tensor) -> SplitData:
+    """A SplitData from loaded examples and their inputs (images or features), in order."""
+    labels = torch.tensor([e.label for e in examples], dtype=torch.long)
+    return SplitData(
+        name, inputs, labels, [e.sentences for e in examples], [e.rel_path for e in examples]
+    )

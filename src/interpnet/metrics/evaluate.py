@@ -11,8 +11,8 @@ from typing import Any
 
 import torch
 
-from interpnet.data.cub import CUBLayout, Example
-from interpnet.data.splits import load_cub_splits
+from interpnet.data.cub import Example
+from interpnet.data.layouts import Layout, open_layout
 from interpnet.errors import InterpnetError
 from interpnet.metrics.attributes import AttributeTruth
 from interpnet.metrics.captions import caption_metrics, human_agreement
@@ -23,31 +23,14 @@ from interpnet.metrics.ptb import fallback_tokenize, ptb_tokenize
 from interpnet.metrics.sentence_classifier import SentenceClassifier
 from interpnet.model import InterpNet
 from interpnet.report.explanations import explain_split, read_jsonl, write_jsonl
-from interpnet.storage import read_json, write_json
-from interpnet.training.trainer import TRAIN_CONFIG
+from interpnet.storage import write_json
+from interpnet.training.data import load_run_data, run_config
 
 SENTENCE_CLASSIFIER_DIR = "sentence_classifier"
 
 
 def metrics_path(run_dir: str | Path, split: str) -> Path:
     return Path(run_dir) / ("metrics.json" if split == "test" else f"metrics-{split}.json")
-
-
-def _layout(run_dir: Path, data_root: str | None) -> tuple[str, str]:
-    cfg_path = run_dir / TRAIN_CONFIG
-    cfg = read_json(cfg_path, "training config") if cfg_path.is_file() else {}
-    root = data_root or cfg.get("data_root")
-    if not root:
-        raise InterpnetError(f"{run_dir}: no {TRAIN_CONFIG} naming the data; pass --data-root")
-    return root, cfg.get("splits", "auto")
-
-
-def _split_files(splits: str) -> dict[str, Path] | None:
-    return (
-        None
-        if splits == "auto"
-        else {s: Path(splits) / f"{s}.txt" for s in ("train", "val", "test")}
-    )
 
 
 def _align(records: list[dict], examples: list[Example], source: str) -> list[dict]:
@@ -66,7 +49,7 @@ def _align(records: list[dict], examples: list[Example], source: str) -> list[di
 
 
 def sentence_classifier(
-    run_dir: Path, layout: CUBLayout, log: Callable[[str], None]
+    run_dir: Path, layout: Layout, log: Callable[[str], None]
 ) -> tuple[SentenceClassifier, dict]:
     """The run's cached sentence classifier, trained on first use from the training references
     (its validation accuracy on single human sentences is stored beside it)."""
@@ -147,14 +130,14 @@ def evaluate_run(
     start = time.time()
     run_dir = Path(run_dir)
     model = InterpNet.from_pretrained(run_dir)
-    root, splits = _layout(run_dir, data_root)
-    layout = CUBLayout(root, split_files=_split_files(splits))
-    examples = layout.split(split)
+    cfg = run_config(run_dir, data_root)
+    root = cfg.data_root
+    layout = open_layout(root, cfg.dataset, cfg.splits)
+    examples = layout.split(split, skip_missing=cfg.skip_missing)
     if explanations is not None:
         records = _align(read_jsonl(explanations), examples, str(explanations))
     else:
-        size = model.input_spec.get("image_size", 64)
-        data = load_cub_splits(root, (split,), size, splits, progress=progress)[0][split]
+        data = load_run_data(cfg, (split,), progress)[0][split]
         records = explain_split(model, data, progress=progress, **decode)
         write_jsonl(run_dir / "explanations" / f"{split}.jsonl", records)
     hyps = [r["explanation"] for r in records]

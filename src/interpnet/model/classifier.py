@@ -13,20 +13,51 @@ import torch
 from torch import nn
 
 
+class Columns(nn.Module):
+    """Selects input columns [start, end): makes part of the input visible to forward hooks."""
+
+    def __init__(self, start: int, end: int):
+        super().__init__()
+        self.start, self.end = start, end
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, self.start : self.end]
+
+
 class MLPClassifier(nn.Module):
-    """Feature vector -> ReLU hidden layers -> logits (the paper's classifier)."""
+    """Feature vector -> ReLU hidden layers -> logits (the paper's classifier).
 
-    feature_layer_name: str | None = None
+    ``side_inputs`` ({name: size}) are extra columns appended to the input (e.g. activations of
+    intermediate backbone layers): the MLP does not read them, but they are exposed as modules
+    ``side.<name>`` so an introspector can include them in r(x); the main features are then
+    module ``main``.
+    """
 
-    def __init__(self, input_dim: int, num_classes: int, hidden_sizes: list[int] | None = None):
+    def __init__(
+        self,
+        input_dim: int,
+        num_classes: int,
+        hidden_sizes: list[int] | None = None,
+        side_inputs: dict[str, int] | None = None,
+    ):
         super().__init__()
         hidden_sizes = [500, 300] if hidden_sizes is None else list(hidden_sizes)
+        side_inputs = dict(side_inputs or {})
         self.config = {
             "type": "mlp",
             "input_dim": input_dim,
             "num_classes": num_classes,
             "hidden_sizes": hidden_sizes,
         }
+        if side_inputs:
+            self.config["side_inputs"] = side_inputs
+        self.total_dim = input_dim + sum(side_inputs.values())
+        self.main = Columns(0, input_dim) if side_inputs else None
+        self.side = nn.ModuleDict() if side_inputs else None
+        start = input_dim
+        for name, dim in side_inputs.items():
+            self.side[name.replace(".", "_")] = Columns(start, start + dim)
+            start += dim
         self.hidden = nn.ModuleList()
         dims = [input_dim, *hidden_sizes]
         for d_in, d_out in zip(dims[:-1], dims[1:], strict=True):
@@ -34,15 +65,23 @@ class MLPClassifier(nn.Module):
         self.logits = nn.Linear(dims[-1], num_classes)
 
     @property
+    def feature_layer_name(self) -> str | None:
+        return "main" if self.main is not None else None
+
+    @property
     def hidden_layer_names(self) -> list[str]:
         return [f"hidden.{i}" for i in range(len(self.hidden))]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 2 or x.shape[1] != self.config["input_dim"]:
+        if x.dim() != 2 or x.shape[1] != self.total_dim:
             raise ValueError(
-                f"MLPClassifier expects (batch, {self.config['input_dim']}) features, "
+                f"MLPClassifier expects (batch, {self.total_dim}) features, "
                 f"got shape {tuple(x.shape)}"
             )
+        for side in self.side.values() if self.side is not None else ():
+            side(x)  # visible to hooks; not used by the MLP
+        if self.main is not None:
+            x = self.main(x)
         for layer in self.hidden:
             x = layer(x)
         return self.logits(x)

@@ -18,7 +18,11 @@ class TrainConfig:
     classifier and 5e-4 for the explainer, batch 32, explainer 256/512/512, dropout 0.2)."""
 
     data_root: str = ""
+    dataset: str = "auto"  # "auto", "cub", "synthbirds" or "flowers"
     splits: str = "auto"  # "auto" or a folder holding train.txt / val.txt / test.txt
+    features: str = ""  # a feature-cache folder: train the MLP on backbone features
+    backbone: str = "efficientnet-lite0"
+    backbone_layers: list[str] = field(default_factory=list)
     skip_missing: bool = False
     image_size: int = 64
     augment: bool = True  # random horizontal flips of training images (classifier phase)

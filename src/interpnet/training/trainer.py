@@ -12,15 +12,21 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from interpnet.data.splits import SplitData, load_cub_splits
+from interpnet.data.splits import SplitData
 from interpnet.errors import CheckpointError, InterpnetError
-from interpnet.model import CNNClassifier, Conditioning, InterpNet
+from interpnet.model import Conditioning, InterpNet
 from interpnet.storage import load_tensors, read_json, save_tensors, write_json
 from interpnet.text import Vocabulary
 from interpnet.training.config import TrainConfig
+from interpnet.training.data import (
+    TRAIN_CONFIG,
+    build_run_classifier,
+    example_batch,
+    load_run_data,
+)
 from interpnet.training.optim_state import flatten_optimizer, unflatten_optimizer
 
-TRAIN_CONFIG, STATE_DIR, LOG_FILE = "train_config.json", "state", "train_log.jsonl"
+STATE_DIR, LOG_FILE = "state", "train_log.jsonl"
 EpochCallback = Callable[[str, int, dict[str, Any]], None]
 
 
@@ -85,14 +91,7 @@ class Trainer:
         if not resume:
             write_json(self.run_dir / TRAIN_CONFIG, cfg.to_dict())
         torch.manual_seed(cfg.seed)
-        self.data, class_names = load_cub_splits(
-            cfg.data_root,
-            ("train", "val"),
-            cfg.image_size,
-            cfg.splits,
-            cfg.skip_missing,
-            self.progress,
-        )
+        self.data, class_names, input_spec = load_run_data(cfg, ("train", "val"), self.progress)
         train = self.data["train"]
         if len(train) == 0 or len(self.data["val"]) == 0:
             raise InterpnetError(f"{cfg.data_root}: the train and val splits must not be empty")
@@ -101,9 +100,7 @@ class Trainer:
             vocab = Vocabulary.load(self.run_dir / "vocab.json")
         else:
             vocab = Vocabulary.build((t for ts in self.train_tokens for t in ts), cfg.min_count)
-        classifier = CNNClassifier(
-            len(class_names), cfg.image_size, cfg.cnn_channels, cfg.hidden_sizes
-        )
+        classifier = build_run_classifier(cfg, input_spec, len(class_names))
         conditioning = Conditioning(
             cfg.variant, cfg.num_hidden, cfg.layers, cfg.include_input, cfg.include_softmax
         )
@@ -111,9 +108,9 @@ class Trainer:
             classifier,
             vocab,
             conditioning,
-            train.batch(torch.arange(2)),
+            example_batch(train),
             class_names,
-            {"kind": "image", "image_size": cfg.image_size},
+            input_spec,
             embed_dim=cfg.embed_dim,
             hidden_dim=cfg.hidden_dim,
             fusion_dim=cfg.fusion_dim,

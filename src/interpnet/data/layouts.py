@@ -1,0 +1,44 @@
+"""Open a data root as the right layout: CUB-200-2011 / SynthBirds, or Oxford-102 Flowers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from interpnet.data.cub import CUBLayout
+from interpnet.data.flowers import FlowersLayout
+from interpnet.errors import DataError
+
+DATASETS = ("auto", "cub", "synthbirds", "flowers")
+Layout = CUBLayout | FlowersLayout
+
+
+def detect_dataset(root: str | Path) -> str:
+    root = Path(root)
+    if (root / "setid.mat").exists() or (root / "imagelabels.mat").exists():
+        return "flowers"
+    if (root / "CUB_200_2011").is_dir():
+        return "cub"
+    raise DataError(
+        f"{root}: neither a CUB layout (CUB_200_2011/ + text_c10/) nor Oxford-102 "
+        "(jpg/, imagelabels.mat, setid.mat, text_c10/); check --data-root"
+    )
+
+
+def open_layout(root: str | Path, dataset: str = "auto", splits: str = "auto") -> Layout:
+    """The layout of ``root``. ``splits`` (CUB layout only) is "auto" or a folder with
+    train.txt / val.txt / test.txt."""
+    if dataset not in DATASETS:
+        raise DataError(f"unknown dataset {dataset!r}; choose one of {DATASETS}")
+    if not Path(root).is_dir():
+        raise DataError(f"{root}: data root not found; check --data-root")
+    kind = detect_dataset(root) if dataset == "auto" else dataset
+    if kind == "flowers":
+        if splits != "auto":
+            raise DataError("Oxford-102 uses its official setid.mat split; drop --splits")
+        return FlowersLayout(root)
+    files = (
+        None
+        if splits == "auto"
+        else {s: Path(splits) / f"{s}.txt" for s in ("train", "val", "test")}
+    )
+    return CUBLayout(root, split_files=files)

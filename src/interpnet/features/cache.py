@@ -1,0 +1,137 @@
+"""Extract backbone features for every image of a data set into a resumable on-disk cache.
+
+A cache folder is keyed by backbone, preprocessing, saved layers and the image list, so a
+changed image list or setting never reuses stale features. Features are written in chunks of
+safetensors; an interrupted extraction resumes at the first missing chunk, and a finished one
+is reused as it is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from interpnet.errors import CheckpointError, DataError
+from interpnet.features.backbones import get_backbone, image_parts
+from interpnet.model.introspector import Introspector
+from interpnet.storage import load_tensors, read_json, save_tensors, write_json
+
+META = "meta.json"
+FEATURES = "features"  # tensor name of the final features; layers are "layer:<name>"
+
+
+def cache_key(backbone: str, preprocessing: dict, layers: list[str], keys: list[str]) -> str:
+    blob = json.dumps(
+        {"backbone": backbone, "pre": preprocessing, "layers": layers, "images": keys},
+        sort_keys=True,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+@dataclass
+class FeatureCache:
+    """A finished cache folder: ``get(keys)`` -> (N, D) features in the order of ``keys``."""
+
+    folder: Path
+    meta: dict
+
+    @classmethod
+    def open(cls, folder: str | Path) -> FeatureCache:
+        folder = Path(folder)
+        meta = read_json(folder / META, "feature cache index")
+        if not meta.get("complete"):
+            raise CheckpointError(
+                f"{folder}: feature extraction did not finish; run "
+                "`interpnet features` again to resume it"
+            )
+        return cls(folder, meta)
+
+    def _all(self, name: str) -> torch.Tensor:
+        parts = [
+            load_tensors(self.folder / "chunks" / f"{i:05d}.safetensors", "features")[name]
+            for i in range(self.meta["chunks"])
+        ]
+        return torch.cat(parts)
+
+    def get(self, keys: list[str], layers: list[str] = ()) -> torch.Tensor:
+        """Features (the final ones, then each of ``layers``) of the images ``keys``."""
+        index = {k: i for i, k in enumerate(self.meta["keys"])}
+        missing = [k for k in keys if k not in index]
+        if missing:
+            raise DataError(
+                f"{self.folder}: no features for {len(missing)} image(s), e.g. "
+                f"{missing[0]}; extract features for this data set first"
+            )
+        unknown = [name for name in layers if name not in self.meta["layers"]]
+        if unknown:
+            raise DataError(
+                f"{self.folder}: layers {unknown} were not saved; saved: {self.meta['layers']}"
+            )
+        rows = torch.tensor([index[k] for k in keys], dtype=torch.long)
+        blocks = [self._all(FEATURES)] + [self._all(f"layer:{n}") for n in layers]
+        return torch.cat([b[rows] for b in blocks], dim=1)
+
+
+def extract_features(
+    images: list[tuple[str, Path]],
+    backbone_name: str,
+    out: str | Path,
+    layers: list[str] = (),
+    batch_size: int = 32,
+    chunk_size: int = 512,
+    device: str | torch.device = "cpu",
+    progress: bool = True,
+) -> FeatureCache:
+    """Features of ``images`` (key, path) in ``out/<backbone>-<key hash>/``; returns the cache.
+
+    Reuses a finished cache and resumes an unfinished one.
+    """
+    backbone = get_backbone(backbone_name)
+    keys = [k for k, _ in images]
+    pre = backbone.preprocessing()
+    digest = cache_key(backbone_name, pre, list(layers), keys)
+    folder = Path(out) / f"{backbone_name.replace('/', '_')}-{digest}"
+    if (folder / META).is_file() and read_json(folder / META, "feature cache index").get(
+        "complete"
+    ):
+        return FeatureCache.open(folder)
+    Introspector(backbone.model, [backbone.feature_layer, *layers])  # checks layer names first
+    backbone.model.to(device)
+    n_chunks = (len(images) + chunk_size - 1) // chunk_size
+    meta = {
+        "backbone": backbone_name,
+        "preprocessing": pre,
+        "layers": list(layers),
+        "keys": keys,
+        "chunks": n_chunks,
+        "chunk_size": chunk_size,
+        "complete": False,
+    }
+    write_json(folder / META, meta)
+    bar = tqdm(
+        total=len(images), desc=f"features ({backbone_name})", unit="img", disable=not progress
+    )
+    for c in range(n_chunks):
+        chunk_path = folder / "chunks" / f"{c:05d}.safetensors"
+        chunk = images[c * chunk_size : (c + 1) * chunk_size]
+        if chunk_path.is_file():
+            bar.update(len(chunk))
+            continue
+        outputs: list[dict[str, torch.Tensor]] = []
+        for start in range(0, len(chunk), batch_size):
+            batch = chunk[start : start + batch_size]
+            parts = image_parts(backbone, [p for _, p in batch], layers, device)
+            outputs.append(
+                {(FEATURES if i == 0 else f"layer:{name}"): t for i, (name, t) in enumerate(parts)}
+            )
+            bar.update(len(batch))
+        save_tensors(chunk_path, {k: torch.cat([o[k] for o in outputs]) for k in outputs[0]})
+    bar.close()
+    meta["complete"] = True
+    write_json(folder / META, meta)
+    return FeatureCache.open(folder)
