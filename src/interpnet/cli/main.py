@@ -13,11 +13,20 @@ from interpnet.cli import (
     demo_cmd,
     evaluate_cmd,
     explain_cmd,
+    features_cmd,
     train_cmd,
 )
 from interpnet.errors import InterpnetError
 
-COMMANDS = (demo_cmd, data_cmd, train_cmd, explain_cmd, evaluate_cmd, compare_cmd)
+COMMANDS = (
+    demo_cmd,
+    data_cmd,
+    features_cmd,
+    train_cmd,
+    explain_cmd,
+    evaluate_cmd,
+    compare_cmd,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

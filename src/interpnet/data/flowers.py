@@ -17,10 +17,9 @@ _SETS = {"train": "trnid", "val": "valid", "test": "tstid"}
 
 
 def _loadmat(path: Path, keys: tuple[str, ...]) -> dict:
-    try:
-        from scipy.io import loadmat
-    except ImportError:  # pragma: no cover - scipy is a dependency
-        raise DataError("reading Oxford-102 .mat files needs scipy: pip install scipy") from None
+    from scipy.io import loadmat
+    from scipy.io.matlab import MatReadError
+
     if not path.is_file():
         raise DataError(
             f"{path}: file not found; is --root the Oxford-102 folder "
@@ -28,7 +27,7 @@ def _loadmat(path: Path, keys: tuple[str, ...]) -> dict:
         )
     try:
         data = loadmat(path)
-    except (ValueError, OSError, TypeError) as err:
+    except (MatReadError, ValueError, OSError, TypeError) as err:
         raise DataError(f"{path}: cannot read MATLAB file ({err})") from None
     missing = [k for k in keys if k not in data]
     if missing:

@@ -1,0 +1,81 @@
+"""``interpnet features``: extract frozen-backbone features of a data set into a cache."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from interpnet.data.layouts import DATASETS, open_layout
+from interpnet.features import available_backbones, extract_features
+from interpnet.training.data import ALL_SPLITS
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "features",
+        help="extract pretrained-backbone features of every image into a cache",
+        description="Run a frozen pretrained backbone over every image of the train, val and "
+        "test splits (deterministic preprocessing: shorter side resized, centre crop, the "
+        "backbone's normalisation) and write pooled features into a cache folder keyed by "
+        "backbone + preprocessing + saved layers + image list. An interrupted extraction "
+        "resumes; a finished one is reused. Then: interpnet train --data-root DIR "
+        "--features CACHE.",
+    )
+    p.add_argument(
+        "dataset",
+        metavar="DATASET",
+        choices=DATASETS,
+        help=f"data set layout: one of {', '.join(DATASETS)}",
+    )
+    p.add_argument("--root", required=True, help="the data set's folder")
+    p.add_argument("--out", required=True, help="cache folder (created if needed)")
+    p.add_argument(
+        "--backbone",
+        default="efficientnet-lite0",
+        help=f"one of {available_backbones()} (default: efficientnet-lite0)",
+    )
+    p.add_argument(
+        "--layers",
+        nargs="+",
+        default=[],
+        help="intermediate backbone modules whose pooled outputs are saved too "
+        "(e.g. _blocks.10 for efficientnet-lite0)",
+    )
+    p.add_argument("--batch-size", type=int, default=32, help="images per batch (default: 32)")
+    p.add_argument(
+        "--skip-missing",
+        action="store_true",
+        help="drop (and count) images whose image or text file is missing",
+    )
+    p.add_argument("--device", default="cpu", help="'cpu' or 'cuda' (default: cpu)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    layout = open_layout(args.root, args.dataset)
+    images = []
+    for split in ALL_SPLITS:
+        images += [
+            (e.rel_path, e.image_path) for e in layout.split(split, skip_missing=args.skip_missing)
+        ]
+        if layout.skipped.get(split):
+            print(f"--skip-missing: dropped {layout.skipped[split]} item(s) from {split}")
+    start = time.time()
+    cache = extract_features(
+        images,
+        args.backbone,
+        args.out,
+        args.layers,
+        args.batch_size,
+        device=args.device,
+        progress=not args.quiet,
+    )
+    seconds = time.time() - start
+    dim = cache.get([images[0][0]]).shape[1] if images else 0
+    print(
+        f"{len(images)} images, {dim}-d {args.backbone} features in {cache.folder} "
+        f"({seconds:.1f}s, {len(images) / max(seconds, 1e-9):.1f} images/s)"
+    )
+    print(f"train on them with: interpnet train --data-root {args.root} --features {args.out}")
+    return 0
