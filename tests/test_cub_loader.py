@@ -99,3 +99,14 @@ def test_corrupt_image_is_named(broken):
     path.write_bytes(b"not an image")
     with pytest.raises(DataError, match="cannot read image"):
         load_image(path, 32)
+
+
+@needs_real_cub
+def test_explicit_split_choices(tmp_path):
+    gve = CUBLayout(REAL_CUB, splits=str(REAL_CUB / "splits" / "gve"))
+    assert len(gve.split_ids["val"]) == 1994
+    official = CUBLayout(REAL_CUB, splits="official", seed=3)
+    assert official.split_source.startswith("official")
+    assert len(official.split_ids["test"]) == 5794
+    with pytest.raises(DataError, match="no train.txt"):
+        CUBLayout(REAL_CUB, splits=str(tmp_path))

@@ -18,8 +18,9 @@ HELP = {
     "backbone": "with --features: the pretrained backbone (e.g. efficientnet-lite0)",
     "backbone_layers": "with --features: intermediate backbone modules to save too; they are "
     "exposed to the introspector as side.<name> (use --variant custom to read them)",
-    "splits": "'auto' (split files found in the data root, else the official split) or a "
-    "folder holding train.txt/val.txt/test.txt",
+    "splits": "CUB layout: 'auto' (split files in <root>/splits or <root>/splits/gve, else "
+    "the official split with a seeded validation part), 'official', or a folder holding "
+    "train.txt/val.txt/test.txt or GVE's train_noCub.txt/val.txt/test.txt",
     "skip_missing": "drop (and count) images whose image or text file is missing",
     "image_size": "images are resized (shorter side) and centre-cropped to this size",
     "augment": "flip training images left-right at random in phase 1 (the explainer "

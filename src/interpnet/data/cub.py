@@ -46,13 +46,21 @@ def _read_table(path: Path, columns: int) -> list[list[str]]:
     return rows
 
 
+def _split_files_in(folder: Path) -> dict[str, Path] | None:
+    """train/val/test split files in ``folder`` (plain or GVE names), or None."""
+    for names in ({s: f"{s}.txt" for s in SPLITS}, _GVE_FILES):
+        if all((folder / n).is_file() for n in names.values()):
+            return {s: folder / n for s, n in names.items()}
+    return None
+
+
 class CUBLayout:
     """A data root holding ``CUB_200_2011/`` and ``text_c10/`` (real CUB or SynthBirds)."""
 
     def __init__(
         self,
         root: str | Path,
-        split_files: dict[str, str | Path] | None = None,
+        splits: str = "auto",
         val_fraction: float = 0.1,
         seed: int = 0,
         sentences_per_image: int = 10,
@@ -79,23 +87,25 @@ class CUBLayout:
         if set(self.labels) != set(self.paths):
             raise DataError(f"{labels_path}: image ids do not match images.txt")
         self.sentences_per_image = sentences_per_image
-        self.split_ids = self._resolve_splits(split_files, val_fraction, seed)
+        self.split_ids = self._resolve_splits(str(splits), val_fraction, seed)
         self.skipped: dict[str, int] = {}
 
-    def _resolve_splits(self, split_files, val_fraction: float, seed: int) -> dict[str, list[int]]:
-        if split_files is None:
-            for folder, names in (
-                (self.root / "splits", {s: f"{s}.txt" for s in SPLITS}),
-                (self.root / "splits" / "gve", _GVE_FILES),
-            ):
-                if all((folder / n).is_file() for n in names.values()):
-                    split_files = {s: folder / n for s, n in names.items()}
-                    self.split_source = str(folder)
-                    break
-        if split_files is not None:
-            self.split_source = getattr(self, "split_source", "given split files")
+    def _resolve_splits(self, splits: str, val_fraction: float, seed: int) -> dict[str, list[int]]:
+        files = None
+        if splits == "auto":
+            for folder in (self.root / "splits", self.root / "splits" / "gve"):
+                files = files or _split_files_in(folder)
+        elif splits != "official":
+            files = _split_files_in(Path(splits))
+            if files is None:
+                raise DataError(
+                    f"{splits}: no train.txt/val.txt/test.txt (or the GVE names "
+                    "train_noCub.txt/val.txt/test.txt) in this folder"
+                )
+        if files is not None:
+            self.split_source = str(files["train"].parent)
             by_path = {p: i for i, p in self.paths.items()}
-            return {s: self._read_split_file(Path(f), by_path) for s, f in split_files.items()}
+            return {s: self._read_split_file(f, by_path) for s, f in files.items()}
         self.split_source = "official train_test_split.txt + seeded validation carve-out"
         table = _read_table(self.root / "CUB_200_2011" / "train_test_split.txt", 2)
         train = sorted(int(i) for i, flag in table if flag == "1")

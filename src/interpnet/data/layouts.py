@@ -25,8 +25,9 @@ def detect_dataset(root: str | Path) -> str:
 
 
 def open_layout(root: str | Path, dataset: str = "auto", splits: str = "auto") -> Layout:
-    """The layout of ``root``. ``splits`` (CUB layout only) is "auto" or a folder with
-    train.txt / val.txt / test.txt."""
+    """The layout of ``root``. ``splits`` (CUB layout only): "auto" (split files under
+    ``root/splits`` or ``root/splits/gve``, else the official split), "official", or a folder
+    with train.txt / val.txt / test.txt (or GVE's train_noCub.txt / val.txt / test.txt)."""
     if dataset not in DATASETS:
         raise DataError(f"unknown dataset {dataset!r}; choose one of {DATASETS}")
     if not Path(root).is_dir():
@@ -36,9 +37,4 @@ def open_layout(root: str | Path, dataset: str = "auto", splits: str = "auto") -
         if splits != "auto":
             raise DataError("Oxford-102 uses its official setid.mat split; drop --splits")
         return FlowersLayout(root)
-    files = (
-        None
-        if splits == "auto"
-        else {s: Path(splits) / f"{s}.txt" for s in ("train", "val", "test")}
-    )
-    return CUBLayout(root, split_files=files)
+    return CUBLayout(root, splits=splits)
