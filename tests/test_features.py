@@ -56,28 +56,24 @@ def test_cache_is_reused_resumed_and_keyed(tiny_birds, tmp_path, monkeypatch):
     monkeypatch.setattr(
         cache_module, "image_parts", lambda *a, **k: calls.append(len(a[1])) or original(*a, **k)
     )
-    cache = extract_features(
-        images,
-        "efficientnet-lite0",
-        tmp_path,
-        ["_blocks.3"],
-        batch_size=4,
-        chunk_size=4,
-        progress=False,
-    )
+
+    def extract():
+        return extract_features(
+            images,
+            "efficientnet-lite0",
+            tmp_path,
+            ["_blocks.3"],
+            batch_size=4,
+            chunk_size=4,
+            progress=False,
+        )
+
+    cache = extract()
     assert sum(calls) == 10
     feats = cache.get([k for k, _ in images], ["_blocks.3"])
     assert feats.shape == (10, 1280 + 40)
     calls.clear()
-    again = extract_features(
-        images,
-        "efficientnet-lite0",
-        tmp_path,
-        ["_blocks.3"],
-        batch_size=4,
-        chunk_size=4,
-        progress=False,
-    )
+    again = extract()
     assert calls == [] and torch.equal(again.get([images[3][0]]), cache.get([images[3][0]]))
     # an interruption after two of three chunks: only the last chunk is computed again
     (cache.folder / "chunks" / "00002.safetensors").unlink()
@@ -85,15 +81,7 @@ def test_cache_is_reused_resumed_and_keyed(tiny_birds, tmp_path, monkeypatch):
     (cache.folder / "meta.json").write_text(json.dumps({**meta, "complete": False}))
     with pytest.raises(InterpnetError, match="did not finish"):
         FeatureCache.open(cache.folder)
-    resumed = extract_features(
-        images,
-        "efficientnet-lite0",
-        tmp_path,
-        ["_blocks.3"],
-        batch_size=4,
-        chunk_size=4,
-        progress=False,
-    )
+    resumed = extract()
     assert calls == [2]
     assert torch.allclose(resumed.get([k for k, _ in images], ["_blocks.3"]), feats, atol=1e-5)
     other = extract_features(images[:9], "efficientnet-lite0", tmp_path, progress=False)
