@@ -118,3 +118,10 @@ def test_config_files_and_unknown_keys(tmp_path):
         TrainConfig.from_file(tmp_path / "c.json")
     with pytest.raises(InterpnetError, match="variant"):
         TrainConfig(variant="nope")
+
+
+def test_variants_share_the_same_classifier(tiny_birds, tmp_path):
+    a = _fit(tiny_config(tiny_birds, variant="interpnet"), tmp_path / "a")
+    b = _fit(tiny_config(tiny_birds, variant="gve-label", embed_dim=12), tmp_path / "b")
+    sa, sb = a.classifier.state_dict(), b.classifier.state_dict()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)

@@ -193,6 +193,10 @@ class Trainer:
         optimizer = torch.optim.Adam(params, lr=state["lr"], weight_decay=cfg.weight_decay)
         if state["epoch"] > 0:
             self._restore_state(state, optimizer)
+        else:
+            # Each phase starts from its own seed, so the classifier phase does not depend on
+            # the explainer's variant or size: runs of different variants share one classifier.
+            torch.manual_seed(cfg.seed * 2 + (phase == "explainer"))
         while state["epoch"] < max_epochs and state["bad_epochs"] < cfg.patience:
             start = time.time()
             epoch = state["epoch"] + 1
