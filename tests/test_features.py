@@ -134,4 +134,6 @@ def test_features_command(tiny_birds, tmp_path, capsys):
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "48 images, 1280-d efficientnet-lite0 features" in out and "images/s" in out
+    assert main(args) == 0
+    assert "reused" in capsys.readouterr().out
     assert main(["features", "flowers", "--root", str(tiny_birds), "--out", str(tmp_path)]) == 2

@@ -73,9 +73,10 @@ def run(args: argparse.Namespace) -> int:
     )
     seconds = time.time() - start
     dim = cache.get([images[0][0]]).shape[1] if images else 0
+    how = "reused" if cache.reused else f"{len(images) / max(seconds, 1e-9):.1f} images/s"
     print(
         f"{len(images)} images, {dim}-d {args.backbone} features in {cache.folder} "
-        f"({seconds:.1f}s, {len(images) / max(seconds, 1e-9):.1f} images/s)"
+        f"({seconds:.1f}s, {how})"
     )
     print(f"train on them with: interpnet train --data-root {args.root} --features {args.out}")
     return 0

@@ -39,6 +39,7 @@ class FeatureCache:
 
     folder: Path
     meta: dict
+    reused: bool = False  # True when extract_features found it already finished
 
     @classmethod
     def open(cls, folder: str | Path) -> FeatureCache:
@@ -99,7 +100,9 @@ def extract_features(
     if (folder / META).is_file() and read_json(folder / META, "feature cache index").get(
         "complete"
     ):
-        return FeatureCache.open(folder)
+        cache = FeatureCache.open(folder)
+        cache.reused = True
+        return cache
     Introspector(backbone.model, [backbone.feature_layer, *layers])  # checks layer names first
     backbone.model.to(device)
     n_chunks = (len(images) + chunk_size - 1) // chunk_size
