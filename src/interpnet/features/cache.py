@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -40,6 +40,7 @@ class FeatureCache:
     folder: Path
     meta: dict
     reused: bool = False  # True when extract_features found it already finished
+    _loaded: dict[str, torch.Tensor] = field(default_factory=dict, repr=False)
 
     @classmethod
     def open(cls, folder: str | Path) -> FeatureCache:
@@ -53,11 +54,21 @@ class FeatureCache:
         return cls(folder, meta)
 
     def _all(self, name: str) -> torch.Tensor:
-        parts = [
-            load_tensors(self.folder / "chunks" / f"{i:05d}.safetensors", "features")[name]
-            for i in range(self.meta["chunks"])
-        ]
-        return torch.cat(parts)
+        """One saved tensor over all images (read from the chunks once, then kept)."""
+        if name not in self._loaded:
+            chunks = [
+                load_tensors(self.folder / "chunks" / f"{i:05d}.safetensors", "features")
+                for i in range(self.meta["chunks"])
+            ]
+            for key in chunks[0]:
+                self._loaded[key] = torch.cat([c[key] for c in chunks])
+        return self._loaded[name]
+
+    def dims(self) -> dict[str, int]:
+        """Size of the final features (key ``features``) and of each saved layer (by name)."""
+        out = {FEATURES: self._all(FEATURES).shape[1]}
+        out.update({n: self._all(f"layer:{n}").shape[1] for n in self.meta["layers"]})
+        return out
 
     def get(self, keys: list[str], layers: list[str] = ()) -> torch.Tensor:
         """Features (the final ones, then each of ``layers``) of the images ``keys``."""

@@ -12,6 +12,7 @@ from interpnet.data.layouts import open_layout
 from interpnet.data.splits import SplitData, load_splits, split_data
 from interpnet.errors import InterpnetError
 from interpnet.features import extract_features
+from interpnet.features.cache import FEATURES
 from interpnet.model import CNNClassifier, MLPClassifier
 from interpnet.storage import read_json
 from interpnet.training.config import TrainConfig
@@ -51,21 +52,15 @@ def load_run_data(
     for name in names:
         keys = [e.rel_path for e in examples[name]]
         out[name] = split_data(name, examples[name], cache.get(keys, cfg.backbone_layers))
-    dims = _layer_dims(cache, examples["train"][0].rel_path, cfg.backbone_layers)
+    dims = cache.dims()
     spec = {
         "kind": "features",
         "backbone": cfg.backbone,
         "cache": str(Path(cache.folder)),
-        "feature_dim": dims[0],
-        "side_inputs": dict(zip(cfg.backbone_layers, dims[1:], strict=True)),
+        "feature_dim": dims[FEATURES],
+        "side_inputs": {name: dims[name] for name in cfg.backbone_layers},
     }
     return out, layout.class_names, spec
-
-
-def _layer_dims(cache, key: str, layers: list[str]) -> list[int]:
-    dims = [cache.get([key]).shape[1]]
-    dims += [cache.get([key], [name]).shape[1] - dims[0] for name in layers]
-    return dims
 
 
 def build_run_classifier(cfg: TrainConfig, spec: dict[str, Any], num_classes: int) -> nn.Module:

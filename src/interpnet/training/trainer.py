@@ -23,6 +23,7 @@ from interpnet.training.data import (
     build_run_classifier,
     example_batch,
     load_run_data,
+    run_config,
 )
 from interpnet.training.optim_state import flatten_optimizer, unflatten_optimizer
 
@@ -70,14 +71,12 @@ class Trainer:
     @classmethod
     def from_run_dir(cls, run_dir: str | Path, **kwargs: Any) -> Trainer:
         """A trainer that continues the run saved in ``run_dir``."""
-        run_dir = Path(run_dir)
-        if not (run_dir / TRAIN_CONFIG).is_file():
+        if not (Path(run_dir) / TRAIN_CONFIG).is_file():
             raise CheckpointError(
                 f"{run_dir}: no {TRAIN_CONFIG} here, so nothing to resume; "
                 "check the path or start a new run"
             )
-        data = read_json(run_dir / TRAIN_CONFIG, "training config")
-        return cls(TrainConfig.from_dict(data, str(run_dir / TRAIN_CONFIG)), run_dir, **kwargs)
+        return cls(run_config(run_dir), run_dir, **kwargs)
 
     # ---- set-up ---------------------------------------------------------------------------
     def _prepare(self, resume: bool) -> dict[str, Any]:
