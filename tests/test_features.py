@@ -137,3 +137,18 @@ def test_features_command(tiny_birds, tmp_path, capsys):
     assert main(args) == 0
     assert "reused" in capsys.readouterr().out
     assert main(["features", "flowers", "--root", str(tiny_birds), "--out", str(tmp_path)]) == 2
+
+
+def test_skip_missing_is_reported_on_the_feature_path(tiny_birds, tmp_path, capsys):
+    import shutil
+
+    from interpnet.training.data import load_run_data
+
+    root = tmp_path / "copy"
+    shutil.copytree(tiny_birds, root)
+    rel = (root / "splits" / "test.txt").read_text().splitlines()[0]
+    (root / "CUB_200_2011" / "images" / rel).unlink()
+    cfg = tiny_config(root, features=str(tmp_path / "cache"), skip_missing=True)
+    splits, _, _ = load_run_data(cfg, ("test",), progress=False)
+    assert len(splits["test"]) == 11
+    assert "--skip-missing: dropped 1 item(s) from split 'test'" in capsys.readouterr().out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from interpnet.data.layouts import DATASETS, open_layout
+from interpnet.data.layouts import DATASETS, open_layout, split_examples
 from interpnet.features import available_backbones, extract_features
 from interpnet.training.data import ALL_SPLITS
 
@@ -54,13 +54,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     layout = open_layout(args.root, args.dataset)
-    images = []
-    for split in ALL_SPLITS:
-        images += [
-            (e.rel_path, e.image_path) for e in layout.split(split, skip_missing=args.skip_missing)
-        ]
-        if layout.skipped.get(split):
-            print(f"--skip-missing: dropped {layout.skipped[split]} item(s) from {split}")
+    images = [
+        (e.rel_path, e.image_path)
+        for split in ALL_SPLITS
+        for e in split_examples(layout, split, args.skip_missing)
+    ]
     start = time.time()
     cache = extract_features(
         images,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
-from interpnet.data.cub import CUBLayout
+from interpnet.data.cub import CUBLayout, Example
 from interpnet.data.flowers import FlowersLayout
 from interpnet.errors import DataError
 
@@ -38,3 +39,13 @@ def open_layout(root: str | Path, dataset: str = "auto", splits: str = "auto") -
             raise DataError("Oxford-102 uses its official setid.mat split; drop --splits")
         return FlowersLayout(root)
     return CUBLayout(root, splits=splits)
+
+
+def split_examples(
+    layout: Layout, name: str, skip_missing: bool = False, log: Callable[[str], None] = print
+) -> list[Example]:
+    """``layout.split(name)``, saying how many items ``skip_missing`` dropped (never silent)."""
+    examples = layout.split(name, skip_missing=skip_missing)
+    if layout.skipped.get(name):
+        log(f"--skip-missing: dropped {layout.skipped[name]} item(s) from split {name!r}")
+    return examples

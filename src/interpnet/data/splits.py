@@ -9,7 +9,7 @@ import torch
 
 from interpnet.data.cub import Example
 from interpnet.data.images import load_images, to_float
-from interpnet.data.layouts import open_layout
+from interpnet.data.layouts import open_layout, split_examples
 from interpnet.text import tokenize
 
 
@@ -51,9 +51,7 @@ def load_splits(
     layout = open_layout(root, dataset, splits)
     out = {}
     for name in names:
-        examples = layout.split(name, skip_missing=skip_missing)
-        if layout.skipped.get(name):
-            print(f"--skip-missing: dropped {layout.skipped[name]} item(s) from split {name!r}")
+        examples = split_examples(layout, name, skip_missing)
         images = load_images([e.image_path for e in examples], image_size, progress)
         out[name] = split_data(name, examples, images)
     return out, layout.class_names

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from interpnet.data.cub import Example
-from interpnet.data.layouts import Layout, open_layout
+from interpnet.data.layouts import Layout, open_layout, split_examples
 from interpnet.errors import InterpnetError
 from interpnet.metrics.attributes import AttributeTruth
 from interpnet.metrics.captions import caption_metrics, human_agreement
@@ -133,7 +133,7 @@ def evaluate_run(
     cfg = run_config(run_dir, data_root)
     root = cfg.data_root
     layout = open_layout(root, cfg.dataset, cfg.splits)
-    examples = layout.split(split, skip_missing=cfg.skip_missing)
+    examples = split_examples(layout, split, cfg.skip_missing, log)
     if explanations is not None:
         records = _align(read_jsonl(explanations), examples, str(explanations))
     else:

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from interpnet.data.layouts import open_layout
+from interpnet.data.layouts import open_layout, split_examples
 from interpnet.data.splits import SplitData, load_splits, split_data
 from interpnet.errors import InterpnetError
 from interpnet.features import extract_features
@@ -38,7 +38,7 @@ def load_run_data(
         )
         return splits, classes, {"kind": "image", "image_size": cfg.image_size}
     layout = open_layout(cfg.data_root, cfg.dataset, cfg.splits)
-    examples = {s: layout.split(s, skip_missing=cfg.skip_missing) for s in ALL_SPLITS}
+    examples = {s: split_examples(layout, s, cfg.skip_missing) for s in ALL_SPLITS}
     every = [(e.rel_path, e.image_path) for s in ALL_SPLITS for e in examples[s]]
     cache = extract_features(
         every,
