@@ -52,22 +52,107 @@ def test_plain_cider_identical_and_disjoint():
         ["green tree frog on leaves".split()],
     ]
     score, per = corpus_cider([r[0] for r in refs], refs)
-    assert score == pytest.approx(1.0) and per == pytest.approx([1.0] * 3)
+    # the reference code's x10: an exact match with informative n-grams scores 10
+    assert score == pytest.approx(10.0) and per == pytest.approx([10.0] * 3)
     short, _ = corpus_cider([["a", "red", "bird"]], [[["a", "red", "bird"]], [["x"]]][:1])
     assert short == 0.0  # one image: every idf is log(1/1) = 0
     score, _ = corpus_cider([["zzz", "qqq"]] * 3, refs)
     assert score == 0.0
 
 
-def test_paper_protocol_punctuation_inflates_bleu_as_the_pitfall_predicts():
-    # one 4-gram "bird is red ." matches only because the final period is kept
-    hyps, refs = ["the bird is red."], [["a bird is red."]]
-    paper = paper_scores(hyps, refs, meteor=None)
-    standard = corpus_bleu(
-        [fallback_tokenize(hyps)[0].split()], [[fallback_tokenize(refs[0])[0].split()]]
+def test_paper_cider_by_hand_on_the_papers_scale():
+    # Two images, N = 2, idf = ln 2 - ln df. "a" is in both reference sets (idf 0), every other
+    # n-gram in one (idf ln 2, also for n-grams no reference has: max(1, df) = 1).
+    # Image 1, "a red bird" vs itself: cos = 1 for n = 1, 2, 3; no 4-grams: 0 -> 10 x 3/4 = 7.5.
+    # Image 2, "a blue bird" vs "a blue fish": n=1 {blue} shared of {blue, bird} / {blue, fish}
+    # -> 1/2; n=2 {a blue} of two bigrams each -> 1/2; n=3, n=4: 0 -> 10 x 1/4 = 2.5.
+    hyps, refs = ["a red bird", "a blue bird"], [["a red bird"], ["a blue fish"]]
+    mean, per = corpus_cider([h.split() for h in hyps], [[r.split() for r in rs] for rs in refs])
+    assert per == pytest.approx([7.5, 2.5])
+    paper = paper_scores(
+        hyps,
+        refs,
+        None,
+        fallback_tokenize(hyps),
+        [fallback_tokenize(refs[0]), fallback_tokenize(refs[1])],
     )
-    assert standard[3] == 0.0
-    assert paper["BLEU-4"] > 40.0
+    assert mean == pytest.approx(5.0) and paper["CIDEr"] == pytest.approx(500.0)
+
+
+def test_paper_cider_ignores_punctuation_but_paper_bleu_does_not():
+    refs = [["a red bird with wings.", "the bird is red."], ["a blue fish in water.", "a fish."]]
+    bare = caption_metrics(["a red bird with wings", "a blue fish"], refs, None, fallback_tokenize)
+    dotted = caption_metrics(
+        ["a red bird, with wings.", "a blue fish !"], refs, None, fallback_tokenize
+    )
+    assert dotted["paper"]["CIDEr"] == bare["paper"]["CIDEr"] > 0
+    assert dotted["standard"]["CIDEr-D"] == bare["standard"]["CIDEr-D"]
+    assert dotted["paper"]["BLEU-4"] != bare["paper"]["BLEU-4"]  # BLEU keeps punctuation
+
+
+@needs_java
+def test_paper_cider_uses_the_ptb_tokens(meteor):
+    from interpnet.metrics.ptb import ptb_tokenize
+
+    refs = [
+        ["This bird's crown is RED.", "this bird's crown, is red!"],
+        ["A small, blue bird!"] * 2,
+    ]
+    hyps = ["this bird 's crown is red", "a small blue bird"]
+    m = caption_metrics(hyps, refs, meteor, ptb_tokenize)
+    hyp_tok = ptb_tokenize(hyps)
+    ref_tok = [ptb_tokenize(r) for r in refs]
+    expect = corpus_cider([h.split() for h in hyp_tok], [[r.split() for r in rs] for rs in ref_tok])
+    assert m["paper"]["CIDEr"] == pytest.approx(100 * expect[0])
+    assert m["paper"]["CIDEr"] == pytest.approx(1000.0)  # both are exact matches after PTB
+
+
+def test_plain_cider_equals_coco_cider_d_where_their_differences_vanish():
+    # CIDEr-D adds clipping and a length penalty; with every candidate as long as its
+    # references and no n-gram counted more often than in them, both are the same number.
+    from pycocoevalcap.cider.cider import Cider
+
+    refs = [
+        ["a red bird with wings", "the red bird has wings", "a red bird on branch"],
+        ["a blue fish in water", "the blue fish swims fast", "one fish in blue water"],
+        ["green tree frog on leaves", "a frog on green leaves", "small green frog sits here"],
+        ["a red fish in water", "the red fish has fins", "a fish swims in water"],
+    ]
+    hyps = [
+        "a red bird has wings",
+        "the blue fish in water",
+        "a green frog on leaves",
+        "a red fish with fins",
+    ]
+    ours, per = corpus_cider([h.split() for h in hyps], [[r.split() for r in rs] for rs in refs])
+    coco, coco_per = Cider().compute_score(
+        {i: rs for i, rs in enumerate(refs)}, {i: [h] for i, h in enumerate(hyps)}
+    )
+    assert ours == pytest.approx(float(coco), rel=1e-9) and ours > 1.0
+    assert per == pytest.approx([float(x) for x in coco_per], rel=1e-9)
+
+
+def test_bleu_matches_nltk_corpus_bleu():
+    nltk_bleu = pytest.importorskip("nltk.translate.bleu_score", reason="nltk not installed")
+    refs = [
+        ["this bird has a red crown .".split(), "a bird with a red crown and wings .".split()],
+        ["a small blue bird , with a short bill .".split(), "this bird is blue .".split()],
+        ["the bird has a long yellow bill .".split(), "a yellow bill , black wings .".split()],
+    ]
+    hyps = [
+        "this bird has a red crown and wings .".split(),
+        "a small bird is blue .".split(),
+        "the bird has a yellow bill .".split(),
+    ]
+    ours = corpus_bleu(hyps, refs)
+    for n in range(1, 5):
+        weights = tuple([1.0 / n] * n)
+        assert ours[n - 1] == pytest.approx(
+            nltk_bleu.corpus_bleu(refs, hyps, weights=weights), rel=1e-12
+        )
+    # a corpus with no 4-gram match: both give exactly 0 (no smoothing)
+    assert corpus_bleu([["a", "b", "c"]], [[["a", "b", "x"]]])[3] == 0.0
+    assert nltk_bleu.corpus_bleu([[["a", "b", "x"]]], [["a", "b", "c"]]) == pytest.approx(0.0)
 
 
 @needs_java
@@ -96,8 +181,9 @@ def test_standard_and_paper_protocols_on_identical_outputs(meteor):
     assert m["standard"]["METEOR"] == pytest.approx(100.0)
     assert m["standard"]["ROUGE-L"] == pytest.approx(100.0)
     assert m["paper"]["BLEU-4"] == pytest.approx(100.0)
-    # the paper's plain CIDEr averages over all references; CIDEr-D is x10 and clipped
-    assert 0 < m["paper"]["CIDEr"] < 100 < m["standard"]["CIDEr-D"]
+    # plain CIDEr averages over all references, CIDEr-D clips and penalises length: both
+    # carry the reference code's x10, and the second references differ, so both are below 1000
+    assert 100 < m["paper"]["CIDEr"] < 1000 and 100 < m["standard"]["CIDEr-D"] < 1000
     disjoint = caption_metrics(["qq zz yy xx"] * 3, refs, meteor, ptb_tokenize)
     assert disjoint["standard"]["METEOR"] == 0.0
     assert disjoint["standard"]["BLEU-4"] < 1e-3 and disjoint["paper"]["BLEU-4"] == 0.0

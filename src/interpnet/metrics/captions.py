@@ -4,9 +4,14 @@
   removed, BLEU-1..4, METEOR 1.5 corpus aggregate, ROUGE-L, CIDEr-D.
 - **paper** (as InterpNET's code computed its Table 1): mean of per-sentence METEOR 1.5 scores,
   cumulative 4-gram corpus BLEU on tokens that keep punctuation (NLTK ``corpus_bleu``
-  semantics, no smoothing), plain CIDEr with document frequencies from the evaluated references.
+  semantics, no smoothing), and plain CIDEr on the same PTB tokens as the standard protocol
+  (lowercased, punctuation removed), document frequencies from the evaluated references, with
+  the reference code's x10 factor (:mod:`interpnet.metrics.cider`).
 
-Scores are reported x100.
+Scores are reported x100 (so paper CIDEr is 100 x 10 x the mean cosine similarity, as in the
+paper's Table 1). The original code also ASCII-escapes non-ASCII characters before PTB
+tokenization; interpnet does not, which only matters for non-ASCII text (Reed et al.'s CUB and
+Flowers descriptions are pure ASCII).
 """
 
 from __future__ import annotations
@@ -57,8 +62,18 @@ def standard_scores(
     return out
 
 
-def paper_scores(hyps: list[str], refs: list[list[str]], meteor: Meteor | None) -> dict[str, float]:
-    """The InterpNET paper's protocol (x100)."""
+def paper_scores(
+    hyps: list[str],
+    refs: list[list[str]],
+    meteor: Meteor | None,
+    hyps_ptb: list[str],
+    refs_ptb: list[list[str]],
+) -> dict[str, float]:
+    """The InterpNET paper's protocol (x100).
+
+    ``hyps_ptb`` / ``refs_ptb`` are the PTB-tokenized texts (space-joined tokens, punctuation
+    removed) that the standard protocol also scores; CIDEr is computed on them.
+    """
     hyp_tok = [tokenize(h, end_with_period=False) for h in hyps]
     ref_tok = [[tokenize(r, end_with_period=False) for r in rs] for rs in refs]
     out: dict[str, float] = {}
@@ -68,7 +83,12 @@ def paper_scores(hyps: list[str], refs: list[list[str]], meteor: Meteor | None) 
         )
         out["METEOR"] = 100 * statistics.fmean(per_sentence) if per_sentence else 0.0
     out["BLEU-4"] = 100 * corpus_bleu(hyp_tok, ref_tok)[3]
-    out["CIDEr"] = 100 * corpus_cider(hyp_tok, ref_tok)[0]
+    out["CIDEr"] = (
+        100
+        * corpus_cider([h.split() for h in hyps_ptb], [[r.split() for r in rs] for rs in refs_ptb])[
+            0
+        ]
+    )
     return out
 
 
@@ -83,9 +103,10 @@ def caption_metrics(
     if refs_tok is None:
         flat, sizes = _flatten(refs)
         refs_tok = _unflatten(tokenizer(flat), sizes)
+    hyps_tok = tokenizer(hyps)
     return {
-        "standard": standard_scores(tokenizer(hyps), refs_tok, meteor),
-        "paper": paper_scores(hyps, refs, meteor),
+        "standard": standard_scores(hyps_tok, refs_tok, meteor),
+        "paper": paper_scores(hyps, refs, meteor, hyps_tok, refs_tok),
     }
 
 
@@ -107,10 +128,11 @@ def human_agreement(
         hyps = [r[j] for r in refs]
         others = [r[:j] + r[j + 1 :] for r in refs]
         others_tok = [t[:j] + t[j + 1 :] for t in tok]
+        hyps_tok = [t[j] for t in tok]
         runs.append(
             {
-                "standard": standard_scores([t[j] for t in tok], others_tok, meteor),
-                "paper": paper_scores(hyps, others, meteor),
+                "standard": standard_scores(hyps_tok, others_tok, meteor),
+                "paper": paper_scores(hyps, others, meteor, hyps_tok, others_tok),
             }
         )
     return {

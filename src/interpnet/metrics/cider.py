@@ -1,7 +1,12 @@
 """Plain CIDEr (Vedantam et al. 2015), not CIDEr-D: the variant of the paper's protocol.
 
-No length penalty, no clipping and no x10 factor; document frequencies come from the
-references being evaluated. (CIDEr-D of the standard protocol comes from the MS-COCO toolkit.)
+Computed as Vedantam's reference code ``pyciderevalcap`` (``cider/cider_scorer.py``, the copy
+the InterpNET code evaluated with) does: tokens split on whitespace from PTB-tokenized text
+(lowercased, punctuation removed), tf-idf vectors per n-gram length n = 1..4, document
+frequencies from the references being evaluated (``df_mode="corpus"``), cosine similarity with
+no length penalty and no clipping, averaged over n and over the references, and **multiplied by
+10** (``score_avg *= 10.0``). The paper's Table 1 prints 100x the corpus mean of that.
+(CIDEr-D of the standard protocol comes from the MS-COCO toolkit.)
 """
 
 from __future__ import annotations
@@ -10,6 +15,9 @@ import math
 from collections import Counter
 
 from interpnet.metrics.ngrams import ngram_counts
+
+# The reference implementation multiplies every per-image score by 10.
+CIDER_SCALE = 10.0
 
 
 def _tfidf(tokens: list[str], n: int, df: Counter, log_n_images: float) -> dict:
@@ -27,11 +35,12 @@ def _cosine(a: dict, b: dict) -> float:
 def corpus_cider(
     candidates: list[list[str]], references: list[list[list[str]]], max_n: int = 4
 ) -> tuple[float, list[float]]:
-    """Mean plain CIDEr over the corpus and the per-candidate scores.
+    """Mean plain CIDEr over the corpus and the per-candidate scores (reference-code scale).
 
-    CIDEr_n(c, S) = mean over references s of cos(tfidf_n(c), tfidf_n(s)); CIDEr = mean over
-    n = 1..max_n. The document frequency of an n-gram is the number of candidates whose
-    reference set contains it.
+    CIDEr(c, S) = 10 x mean over n = 1..max_n of the mean over references s of
+    cos(tfidf_n(c), tfidf_n(s)). The document frequency of an n-gram is the number of
+    candidates whose reference set contains it; idf = log(#candidates) - log(max(1, df)).
+    Identical candidate and references (with informative n-grams) score 10.
     """
     if len(candidates) != len(references):
         raise ValueError(f"{len(candidates)} candidates but {len(references)} reference sets")
@@ -49,5 +58,5 @@ def corpus_cider(
             vc = _tfidf(cand, n, dfs[n - 1], log_n)
             sims = [_cosine(vc, _tfidf(r, n, dfs[n - 1], log_n)) for r in refs]
             per_n.append(sum(sims) / len(sims) if sims else 0.0)
-        scores.append(sum(per_n) / max_n)
+        scores.append(CIDER_SCALE * sum(per_n) / max_n)
     return sum(scores) / len(scores), scores
