@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from interpnet.data.synthbirds import SynthBirdsConfig, generate_synthbirds
-from interpnet.training import TrainConfig
+from interpnet.training import TrainConfig, configured_trainer
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("INTERPNET_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -61,3 +61,8 @@ def tiny_config(data_root: Path, **overrides) -> TrainConfig:
 @pytest.fixture()
 def tiny_cfg(tiny_birds):
     return tiny_config(tiny_birds)
+
+
+def fit_config(cfg: TrainConfig, run_dir: Path, **kwargs):
+    """Train the run ``cfg`` describes into ``run_dir``, quietly; returns the model."""
+    return configured_trainer(cfg, run_dir, progress=False, log=lambda _: None, **kwargs).fit()

@@ -27,7 +27,7 @@ def test_real_cub_metadata_and_gve_split():
 @needs_real_cub
 def test_real_cub_partial_download_is_reported_then_skippable():
     layout = CUBLayout(REAL_CUB)
-    with pytest.raises(DataError, match=r"missing or incomplete.*--skip-missing"):
+    with pytest.raises(DataError, match=r"missing or incomplete.*skip-missing option"):
         layout.split("test")
     present = sum(len(layout.split(s, skip_missing=True)) for s in ("train", "val", "test"))
     assert present == 9

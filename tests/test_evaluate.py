@@ -8,9 +8,8 @@ from interpnet.data.synthbirds import MANIFEST
 from interpnet.errors import InterpnetError
 from interpnet.metrics.attributes import AttributeTruth
 from interpnet.metrics.evaluate import evaluate_run
-from interpnet.training import Trainer
 
-from .conftest import tiny_config
+from .conftest import fit_config, tiny_config
 
 pytest.importorskip("pycocoevalcap.bleu.bleu", reason="pycocoevalcap not installed")
 needs_java = pytest.mark.skipif(shutil.which("java") is None, reason="java not installed")
@@ -22,9 +21,7 @@ def runs(tiny_birds, tmp_path_factory):
     out = {}
     for variant in ("interpnet", "captioning"):
         run = tmp_path_factory.mktemp("eval") / variant
-        Trainer(
-            tiny_config(tiny_birds, variant=variant), run, progress=False, log=lambda _: None
-        ).fit()
+        fit_config(tiny_config(tiny_birds, variant=variant), run)
         out[variant] = run
     return out
 

@@ -4,15 +4,15 @@ import sys
 import pytest
 import torch
 
+from interpnet import explain_files
 from interpnet.cli.main import main
 from interpnet.data.cub import CUBLayout
 from interpnet.errors import ConfigError, InterpnetError
 from interpnet.features import FeatureCache, extract_features, get_backbone
 from interpnet.features import cache as cache_module
 from interpnet.model import InterpNet
-from interpnet.training import Trainer
 
-from .conftest import SHARED_DATA, tiny_config
+from .conftest import SHARED_DATA, fit_config, tiny_config
 
 pytest.importorskip("efficientnet_lite_pytorch", reason="efficientnet-lite-pytorch missing")
 REAL_CUB = SHARED_DATA / "cub" / "CUB_200_2011" / "images"
@@ -116,7 +116,7 @@ def test_train_on_features_and_explain_images(tiny_birds, tmp_path, capsys):
         layers=["side._blocks_3", "main", "hidden.0"],
         include_softmax=True,
     )
-    model = Trainer(cfg, tmp_path / "run", progress=False, log=lambda _: None).fit()
+    model = fit_config(cfg, tmp_path / "run")
     assert model.classifier.config["input_dim"] == 1280
     assert model.explainer.config["cond_dim"] == 40 + 1280 + 16 + 6
     loaded = InterpNet.from_pretrained(tmp_path / "run")
@@ -125,6 +125,9 @@ def test_train_on_features_and_explain_images(tiny_birds, tmp_path, capsys):
     assert main(["explain", str(tmp_path / "run"), str(image), "--quiet"]) == 0
     line = capsys.readouterr().out.splitlines()[0].split("\t")
     assert line[0] == str(image) and line[1] in model.class_names
+    # the same in one library call: the photo goes through the run's backbone first
+    record = explain_files(loaded, [image])[0]
+    assert [record["class_name"], f"{record['probability']:.3f}", record["explanation"]] == line[1:]
     assert main(["explain", str(tmp_path / "run"), "--split", "test", "--quiet"]) == 0
     assert "accuracy on test" in capsys.readouterr().out
 
@@ -151,4 +154,4 @@ def test_skip_missing_is_reported_on_the_feature_path(tiny_birds, tmp_path, caps
     cfg = tiny_config(root, features=str(tmp_path / "cache"), skip_missing=True)
     splits, _, _ = load_run_data(cfg, ("test",), progress=False)
     assert len(splits["test"]) == 11
-    assert "--skip-missing: dropped 1 item(s) from split 'test'" in capsys.readouterr().out
+    assert "skip-missing: dropped 1 item(s) from split 'test'" in capsys.readouterr().out

@@ -85,5 +85,5 @@ def test_broken_copies_give_clear_errors(tmp_path):
     shutil.rmtree(root / "jpg")
     (root / "setid.mat").unlink()
     (root / "imagelabels.mat").unlink()
-    with pytest.raises(DataError, match="neither a CUB layout"):
+    with pytest.raises(DataError, match="not a data set interpnet knows"):
         open_layout(root)

@@ -9,7 +9,8 @@ def test_readme_python_example_runs(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     exec(compile(block, "README.md", "exec"), {})
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 3
+    assert [line.split()[0] for line in lines[:3]] == ["explainer"] * 3  # one line per epoch
+    assert len(lines) == 6 and all(line.split()[0] in ("blue", "red") for line in lines[3:])
     assert (tmp_path / "my_run" / "model.safetensors").is_file()
 
 

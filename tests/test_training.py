@@ -6,13 +6,10 @@ import torch
 from interpnet.errors import CheckpointError, InterpnetError
 from interpnet.model import InterpNet
 from interpnet.storage import load_tensors
-from interpnet.training import TrainConfig, Trainer
+from interpnet.training import TrainConfig, resume_run
 
+from .conftest import fit_config as _fit
 from .conftest import tiny_config
-
-
-def _fit(cfg, run_dir, **kw):
-    return Trainer(cfg, run_dir, progress=False, log=lambda _: None, **kw).fit()
 
 
 def test_run_directory_contents_and_log(tiny_cfg, tmp_path):
@@ -20,6 +17,7 @@ def test_run_directory_contents_and_log(tiny_cfg, tmp_path):
     run = tmp_path / "run"
     for name in (
         "train_config.json",
+        "training_args.json",
         "interpnet.json",
         "vocab.json",
         "model.safetensors",
@@ -71,8 +69,7 @@ def test_resume_after_interruption_gives_the_same_model(tiny_cfg, tmp_path, stop
 
     with pytest.raises(KeyboardInterrupt):
         _fit(tiny_cfg, tmp_path / "cut", on_epoch_end=interrupt)
-    resumed = Trainer.from_run_dir(tmp_path / "cut", progress=False, log=lambda _: None)
-    state = resumed.fit(resume=True).state_dict()
+    state = resume_run(tmp_path / "cut", progress=False, log=lambda _: None).state_dict()
     assert all(torch.equal(full[k], state[k]) for k in full)
     log = (tmp_path / "cut/train_log.jsonl").read_text().splitlines()
     assert len(log) == 4  # no epoch trained twice
@@ -81,14 +78,14 @@ def test_resume_after_interruption_gives_the_same_model(tiny_cfg, tmp_path, stop
 def test_existing_run_dir_is_not_overwritten(tiny_cfg, tmp_path):
     _fit(tiny_cfg, tmp_path / "run")
     before = (tmp_path / "run/model.safetensors").read_bytes()
-    with pytest.raises(InterpnetError, match="already holds a run.*--resume"):
+    with pytest.raises(InterpnetError, match="already holds a run; resume it"):
         _fit(tiny_cfg, tmp_path / "run")
     assert (tmp_path / "run/model.safetensors").read_bytes() == before
 
 
 def test_resume_without_a_run_is_a_clear_error(tmp_path):
     with pytest.raises(CheckpointError, match="nothing to resume"):
-        Trainer.from_run_dir(tmp_path / "nope")
+        resume_run(tmp_path / "nope")
 
 
 def test_custom_variant_with_unknown_layer(tiny_birds, tmp_path):
@@ -125,3 +122,39 @@ def test_variants_share_the_same_classifier(tiny_birds, tmp_path):
     b = _fit(tiny_config(tiny_birds, variant="gve-label", embed_dim=12), tmp_path / "b")
     sa, sb = a.classifier.state_dict(), b.classifier.state_dict()
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_recipes_resolve_and_flags_override():
+    from interpnet.training import RECIPES
+
+    paper = TrainConfig(data_root="x", recipe="paper").training_args()
+    assert (paper.optimizer, paper.weight_decay, paper.label_smoothing) == ("adam", 0.0, 0.0)
+    default = TrainConfig(data_root="x")
+    args = default.training_args()
+    for key in ("optimizer", "weight_decay", "label_smoothing"):
+        assert getattr(args, key) == RECIPES["default"][key]
+    assert default.resolved("classifier_dropout") == RECIPES["default"]["classifier_dropout"]
+    assert TrainConfig(data_root="x", weight_decay=0.5).training_args().weight_decay == 0.5
+    frozen = TrainConfig(data_root="x", freeze_classifier=True).training_args()
+    assert frozen.train_classifier is False
+    with pytest.raises(InterpnetError, match="unknown recipe"):
+        TrainConfig(recipe="mine")
+    with pytest.raises(InterpnetError, match="hidden_sizes must be positive"):
+        TrainConfig(hidden_sizes=[-3])
+    with pytest.raises(InterpnetError, match=r"classifier_dropout must be in \[0, 1\)"):
+        TrainConfig(classifier_dropout=1.0)
+
+
+def test_mlp_dropout_is_off_in_eval_mode_and_keeps_names():
+    from interpnet.model import Introspector, MLPClassifier
+
+    plain, dropped = MLPClassifier(10, 3, [8, 6]), MLPClassifier(10, 3, [8, 6], dropout=0.5)
+    assert plain.state_dict().keys() == dropped.state_dict().keys()
+    dropped.load_state_dict(plain.state_dict())
+    x = torch.randn(4, 10)
+    plain.eval(), dropped.eval()
+    r_plain = Introspector(plain, ["hidden.0", "hidden.1"])(x)[1]
+    r_drop = Introspector(dropped, ["hidden.0", "hidden.1"])(x)[1]
+    assert torch.equal(r_plain, r_drop)
+    dropped.train()
+    assert not torch.equal(dropped(x), plain(x))

@@ -6,25 +6,37 @@ Reference implementation of InterpNET (Barratt 2017, arXiv 1710.09511).
 from interpnet.model import (
     CNNClassifier,
     Conditioning,
+    ExplainerConfig,
     Explanation,
     InterpNet,
     Introspector,
     LRCNExplainer,
     MLPClassifier,
+    load_classifier,
 )
+from interpnet.report import explain_files
+from interpnet.rundir import RunDirectory
 from interpnet.text import Vocabulary, detokenize, tokenize
+from interpnet.training import Trainer, TrainingArgs, fit
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CNNClassifier",
     "Conditioning",
+    "ExplainerConfig",
     "Explanation",
     "InterpNet",
     "Introspector",
     "LRCNExplainer",
     "MLPClassifier",
+    "RunDirectory",
+    "Trainer",
+    "TrainingArgs",
     "Vocabulary",
     "detokenize",
+    "explain_files",
+    "fit",
+    "load_classifier",
     "tokenize",
 ]

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-import torch
-
-from interpnet.data.images import load_image, to_float
+from interpnet.devices import resolve_device
 from interpnet.errors import InterpnetError
-from interpnet.features.backbones import get_backbone, image_features
 from interpnet.model import InterpNet
-from interpnet.report import explain_inputs, explain_split, split_accuracy, write_jsonl
-from interpnet.training.data import load_run_data, run_config
-from interpnet.training.trainer import resolve_device
+from interpnet.report import explain_files, explain_split, split_accuracy, write_jsonl
+from interpnet.training.data import model_split, run_config
 
 
 def add_decoding_flags(p: argparse.ArgumentParser) -> None:
@@ -68,18 +64,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def model_inputs(model: InterpNet, paths: list[str]) -> torch.Tensor:
-    """What the model's classifier takes for these image files: pixels, or backbone features."""
-    spec = model.input_spec
-    if spec.get("kind") == "features":
-        backbone = get_backbone(spec["backbone"])
-        return image_features(backbone, paths, list(spec.get("side_inputs", {})))
-    size = spec.get("image_size")
-    if size is None:
-        raise InterpnetError("this model's input is not images; explain a --split instead")
-    return to_float(torch.stack([load_image(p, size) for p in paths]))
-
-
 def run(args: argparse.Namespace) -> int:
     decode = decoding_kwargs(args)
     if not args.inputs and not args.split:
@@ -87,26 +71,14 @@ def run(args: argparse.Namespace) -> int:
     model = InterpNet.from_pretrained(args.run_dir).to(resolve_device(args.device))
     if args.split:
         cfg = run_config(args.run_dir, args.data_root)
-        split = load_run_data(cfg, (args.split,), not args.quiet)[0][args.split]
+        split = model_split(model, cfg, args.split, not args.quiet, log=print)
         records = explain_split(model, split, progress=not args.quiet, **decode)
-        for r in records:
-            print(f"{r['key']}\t{r['class_name']}\t{r['probability']:.3f}\t{r['explanation']}")
-        print(f"accuracy on {args.split}: {split_accuracy(records):.4f} ({len(records)} images)")
     else:
-        x = model_inputs(model, args.inputs)
-        explanations = explain_inputs(model, x, progress=not args.quiet, **decode)
-        records = []
-        for path, e in zip(args.inputs, explanations, strict=True):
-            print(f"{path}\t{e.class_name}\t{e.probability:.3f}\t{e.sentence}")
-            records.append(
-                {
-                    "key": path,
-                    "label": e.label,
-                    "class_name": e.class_name,
-                    "probability": round(e.probability, 6),
-                    "explanation": e.sentence,
-                }
-            )
+        records = explain_files(model, args.inputs, progress=not args.quiet, **decode)
+    for r in records:
+        print(f"{r['key']}\t{r['class_name']}\t{r['probability']:.3f}\t{r['explanation']}")
+    if args.split:
+        print(f"accuracy on {args.split}: {split_accuracy(records):.4f} ({len(records)} images)")
     if args.output:
         write_jsonl(args.output, records)
         print(f"wrote {len(records)} explanations to {args.output}")

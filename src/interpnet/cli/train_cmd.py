@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import argparse
 import time
+import types
+import typing
 from dataclasses import fields
 from pathlib import Path
 
+from interpnet.data.layouts import DATASETS
+from interpnet.errors import InterpnetError
 from interpnet.model.conditioning import VARIANTS
-from interpnet.training import TrainConfig, Trainer
+from interpnet.training import RECIPES, TrainConfig, configured_trainer, resume_run
+from interpnet.training.args import OPTIMIZERS
 
 HELP = {
-    "data_root": "data root in the CUB layout (CUB_200_2011/ + text_c10/), e.g. SynthBirds",
-    "dataset": "'auto' (detected from the data root), 'cub', 'synthbirds' or 'flowers'",
+    "data_root": "data root: a folder with metadata.jsonl/metadata.csv (your own images), "
+    "the CUB layout (CUB_200_2011/ + text_c10/, e.g. SynthBirds) or Oxford-102",
+    "dataset": "'auto' (detected from the data root), 'cub', 'synthbirds', 'flowers' or "
+    "'generic' (metadata.jsonl / metadata.csv)",
+    "val_fraction": "generic layout without a split column: share of each class for val",
+    "test_fraction": "generic layout without a split column: share of each class for test",
     "features": "feature-cache folder: classify frozen-backbone features of the images with "
     "the paper's MLP (extracted into it first if needed) instead of training a CNN on pixels",
     "backbone": "with --features: the pretrained backbone (e.g. efficientnet-lite0)",
@@ -22,7 +31,27 @@ HELP = {
     "the official split with a seeded validation part), 'official', or a folder holding "
     "train.txt/val.txt/test.txt or GVE's train_noCub.txt/val.txt/test.txt",
     "skip_missing": "drop (and count) images whose image or text file is missing",
-    "image_size": "images are resized (shorter side) and centre-cropped to this size",
+    "image_size": "images are resized (shorter side) and centre-cropped to this size "
+    "(default: 64 for the built-in CNN, 224 for torchvision models)",
+    "image_resize": "shorter side before the centre crop (default: the image size; 256 for "
+    "torchvision models at 224)",
+    "image_mean": "3 values: normalise image inputs as (x - mean) / std (x in [0, 1]; "
+    "default: none, or ImageNet's for torchvision models)",
+    "image_std": "3 values, with --image-mean",
+    "classifier": "your classifier instead of the built-in one: torchvision/<arch> (needs "
+    "torchvision) or package.module:factory (a callable returning an nn.Module, given "
+    "num_classes= when it takes it); the run records it, so explain/evaluate rebuild it",
+    "classifier_weights": "a .safetensors state dict for --classifier",
+    "freeze_classifier": "keep the classifier as it is (skip phase 1) and train only the "
+    "explainer on its activations",
+    "recipe": f"classifier-phase regularisation: one of {sorted(RECIPES)}; 'paper' is the "
+    "InterpNET paper's (Adam, no regularisation), 'default' adds dropout, weight decay and "
+    "label smoothing",
+    "classifier_dropout": "dropout after each hidden layer of the built-in classifier's MLP",
+    "classifier_input_dropout": "dropout on the input features of the built-in MLP on "
+    "backbone features",
+    "optimizer": f"classifier-phase optimizer, one of {OPTIMIZERS} (default: the recipe's)",
+    "label_smoothing": "classifier-phase label smoothing (default: the recipe's)",
     "augment": "flip training images left-right at random in phase 1 (the explainer "
     "phase always sees the images as they are)",
     "variant": f"what the explainer reads: one of {', '.join(VARIANTS)}",
@@ -45,12 +74,31 @@ HELP = {
     "explainer_batch_size": "explainer batch size, in (input, sentence) pairs",
     "lr_classifier": "Adam learning rate of the classifier",
     "lr_explainer": "Adam learning rate of the explainer",
-    "weight_decay": "Adam weight decay (both phases)",
+    "weight_decay": "classifier-phase weight decay (default: the recipe's)",
     "patience": "end a phase after this many epochs without validation improvement "
     "(the learning rate halves after each of them)",
     "seed": "random seed (runs are deterministic on the CPU)",
     "device": "'auto' (CUDA when available), 'cpu' or 'cuda'",
 }
+
+
+_CHOICES = {
+    "variant": VARIANTS,
+    "recipe": tuple(RECIPES),
+    "optimizer": OPTIMIZERS,
+    "dataset": DATASETS,
+}
+
+
+def _flag_type(name: str) -> tuple[type, bool]:
+    """(element type, is a list) of a TrainConfig field, from its annotation."""
+    hint = typing.get_type_hints(TrainConfig)[name]
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if typing.get_origin(hint) is list:
+        return args[0], True
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        return args[0], False
+    return hint, False
 
 
 def add_config_flags(parser: argparse.ArgumentParser) -> None:
@@ -59,18 +107,18 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
     for f in fields(TrainConfig):
         flag = "--" + f.name.replace("_", "-")
         value = getattr(defaults, f.name)
-        help_text = f"{HELP[f.name]} (default: {value!r})"
-        if isinstance(value, bool):
+        shown = "the recipe's" if value is None and f.name in RECIPES["paper"] else repr(value)
+        help_text = f"{HELP[f.name]} (default: {shown})"
+        kind, is_list = _flag_type(f.name)
+        if kind is bool:
             parser.add_argument(
                 flag, action=argparse.BooleanOptionalAction, default=None, help=help_text
             )
-        elif isinstance(value, list):
-            kind = str if f.name in ("layers", "backbone_layers") else int
+        elif is_list:
             parser.add_argument(flag, nargs="+", type=kind, default=None, help=help_text)
         else:
-            choices = VARIANTS if f.name == "variant" else None
             parser.add_argument(
-                flag, type=type(value), default=None, choices=choices, help=help_text
+                flag, type=kind, default=None, choices=_CHOICES.get(f.name), help=help_text
             )
 
 
@@ -110,21 +158,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     progress = not args.quiet
+    start = time.time()
     if args.resume:
-        trainer = Trainer.from_run_dir(args.resume, progress=progress)
         args.interrupt_hint = f"resume with: interpnet train --resume {args.resume}"
-        start = time.time()
-        trainer.fit(resume=True)
+        resume_run(args.resume, progress=progress)
+        run_dir = args.resume
     else:
         cfg = config_from_args(args)
         if not cfg.data_root:
-            raise SystemExit(
-                "interpnet train: error: give --data-root or a --config with data_root"
-            )
-        out = Path(args.out or f"runs/{cfg.variant}-{time.strftime('%Y%m%d-%H%M%S')}")
-        args.interrupt_hint = f"resume with: interpnet train --resume {out}"
-        trainer = Trainer(cfg, out, progress=progress)
-        start = time.time()
-        trainer.fit()
-    print(f"training done in {time.time() - start:.0f}s; run directory: {trainer.run_dir}")
+            raise InterpnetError("give --data-root, or a --config with data_root")
+        run_dir = Path(args.out or f"runs/{cfg.variant}-{time.strftime('%Y%m%d-%H%M%S')}")
+        args.interrupt_hint = f"resume with: interpnet train --resume {run_dir}"
+        configured_trainer(cfg, run_dir, progress=progress).fit()
+    print(f"training done in {time.time() - start:.0f}s; run directory: {run_dir}")
     return 0

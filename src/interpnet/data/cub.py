@@ -172,7 +172,13 @@ def check_examples(
         if not text_path.is_file():
             missing.append(f"text {text_path}")
             continue
-        sentences = [s.strip() for s in text_path.read_text().splitlines() if s.strip()]
+        try:
+            text = text_path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as err:
+            raise DataError(
+                f"{text_path}: not UTF-8 text ({err.reason} at byte {err.start}); save it as UTF-8"
+            ) from None
+        sentences = [s.strip() for s in text.splitlines() if s.strip()]
         if len(sentences) < sentences_per_image:
             missing.append(
                 f"text {text_path} ({len(sentences)} of {sentences_per_image} sentences)"
@@ -183,7 +189,7 @@ def check_examples(
         more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
         raise DataError(
             f"{where} has {len(missing)} missing or incomplete item(s): "
-            f"{'; '.join(missing[:3])}{more}. Fix the download, or pass "
-            "--skip-missing to drop them"
+            f"{'; '.join(missing[:3])}{more}. Fix the download, or drop them with the "
+            "skip-missing option"
         )
     return examples, len(missing)

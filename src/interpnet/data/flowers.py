@@ -22,7 +22,7 @@ def _loadmat(path: Path, keys: tuple[str, ...]) -> dict:
 
     if not path.is_file():
         raise DataError(
-            f"{path}: file not found; is --root the Oxford-102 folder "
+            f"{path}: file not found; is the data root the Oxford-102 folder "
             "(jpg/, imagelabels.mat, setid.mat, text_c10/)?"
         )
     try:

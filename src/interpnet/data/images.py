@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -39,16 +41,67 @@ def load_image(path: str | Path, size: int, resize: int | None = None) -> torch.
     return torch.from_numpy(arr.copy()).permute(2, 0, 1)
 
 
-def load_images(paths: Sequence[str | Path], size: int, progress: bool = True) -> torch.Tensor:
+def load_images(
+    paths: Sequence[str | Path], size: int, progress: bool = True, resize: int | None = None
+) -> torch.Tensor:
     """Stack images into an (N, 3, size, size) uint8 tensor."""
     out = torch.empty((len(paths), 3, size, size), dtype=torch.uint8)
     for i, p in enumerate(
         tqdm(paths, desc="loading images", unit="img", disable=not progress, leave=False)
     ):
-        out[i] = load_image(p, size)
+        out[i] = load_image(p, size, resize)
     return out
 
 
 def to_float(images: torch.Tensor) -> torch.Tensor:
     """uint8 images -> float in [0, 1], the input the CNN classifier expects."""
     return images.float().div_(255.0)
+
+
+@dataclass(frozen=True)
+class ImagePreprocessing:
+    """How an image file becomes a classifier input: shorter side resized to ``resize``
+    (default ``size``), centre crop ``size``, scaled to [0, 1], then ``(x - mean) / std``
+    when ``mean``/``std`` are given (e.g. ImageNet statistics for a pretrained model)."""
+
+    size: int = 64
+    resize: int | None = None
+    mean: tuple[float, float, float] | None = None
+    std: tuple[float, float, float] | None = None
+
+    def __post_init__(self) -> None:
+        if self.size < 1 or (self.resize is not None and self.resize < self.size):
+            raise ValueError(
+                f"image size must be positive and resize >= size (got {self.size}, {self.resize})"
+            )
+        if (self.mean is None) != (self.std is None):
+            raise ValueError("give both mean and std, or neither")
+
+    def load(self, paths: Sequence[str | Path], progress: bool = False) -> torch.Tensor:
+        """uint8 (N, 3, size, size) images, as stored in memory for training."""
+        return load_images(paths, self.size, progress, self.resize)
+
+    def to_input(self, images: torch.Tensor) -> torch.Tensor:
+        """uint8 images -> the float input of the classifier."""
+        x = to_float(images)
+        if self.mean is None:
+            return x
+        mean = torch.tensor(self.mean, device=x.device).view(1, 3, 1, 1)
+        std = torch.tensor(self.std, device=x.device).view(1, 3, 1, 1)
+        return (x - mean) / std
+
+    def __call__(self, paths: Sequence[str | Path]) -> torch.Tensor:
+        """Image files -> a batch of classifier inputs."""
+        return self.to_input(self.load(paths))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ImagePreprocessing:
+        def tup(v: Any) -> Any:
+            return tuple(v) if v is not None else None
+
+        return cls(
+            int(data["size"]), data.get("resize"), tup(data.get("mean")), tup(data.get("std"))
+        )

@@ -49,7 +49,7 @@ class FeatureCache:
         if not meta.get("complete"):
             raise CheckpointError(
                 f"{folder}: feature extraction did not finish; run "
-                "`interpnet features` again to resume it"
+                "the feature extraction again to resume it"
             )
         return cls(folder, meta)
 

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from interpnet.data.cub import Example
-from interpnet.data.layouts import Layout, open_layout, split_examples
+from interpnet.data.layouts import Layout, split_examples
 from interpnet.errors import InterpnetError
 from interpnet.metrics.attributes import AttributeTruth
 from interpnet.metrics.captions import caption_metrics, human_agreement
@@ -23,14 +23,13 @@ from interpnet.metrics.ptb import fallback_tokenize, ptb_tokenize
 from interpnet.metrics.sentence_classifier import SentenceClassifier
 from interpnet.model import InterpNet
 from interpnet.report.explanations import explain_split, read_jsonl, write_jsonl
+from interpnet.rundir import RunDirectory
 from interpnet.storage import write_json
-from interpnet.training.data import load_run_data, run_config
-
-SENTENCE_CLASSIFIER_DIR = "sentence_classifier"
+from interpnet.training.data import model_split, open_run_layout, run_config
 
 
 def metrics_path(run_dir: str | Path, split: str) -> Path:
-    return Path(run_dir) / ("metrics.json" if split == "test" else f"metrics-{split}.json")
+    return RunDirectory(run_dir).metrics(split)
 
 
 def _align(records: list[dict], examples: list[Example], source: str) -> list[dict]:
@@ -49,11 +48,11 @@ def _align(records: list[dict], examples: list[Example], source: str) -> list[di
 
 
 def sentence_classifier(
-    run_dir: Path, layout: Layout, log: Callable[[str], None]
+    run_dir: str | Path, layout: Layout, log: Callable[[str], None]
 ) -> tuple[SentenceClassifier, dict]:
     """The run's cached sentence classifier, trained on first use from the training references
     (its validation accuracy on single human sentences is stored beside it)."""
-    cache = run_dir / SENTENCE_CLASSIFIER_DIR
+    cache = RunDirectory(run_dir).sentence_classifier
     train = layout.split("train", skip_missing=True)
     key = {
         "data_root": str(Path(layout.root).resolve()),
@@ -121,31 +120,34 @@ def evaluate_run(
     use_java: bool = True,
     progress: bool = True,
     log: Callable[[str], None] = print,
+    model: InterpNet | None = None,
     **decode: Any,
 ) -> dict[str, Any]:
     """Evaluate a run directory on one split; writes ``metrics.json`` (test) and returns it.
 
+    The data is the run's (``train_config.json``) or ``data_root``; ``model`` is the run's
+    model when it is already loaded (needed for a classifier the run cannot rebuild itself).
     Undefined values (e.g. precision when nothing was mentioned) are ``None``.
     """
     start = time.time()
-    run_dir = Path(run_dir)
-    model = InterpNet.from_pretrained(run_dir)
-    cfg = run_config(run_dir, data_root)
+    run = RunDirectory(run_dir)
+    model = model if model is not None else InterpNet.from_pretrained(run.path)
+    cfg = run_config(run.path, data_root)
     root = cfg.data_root
-    layout = open_layout(root, cfg.dataset, cfg.splits)
+    layout = open_run_layout(cfg)
     examples = split_examples(layout, split, cfg.skip_missing, log)
     if explanations is not None:
         records = _align(read_jsonl(explanations), examples, str(explanations))
     else:
-        data = load_run_data(cfg, (split,), progress)[0][split]
+        data = model_split(model, cfg, split, progress, layout)
         records = explain_split(model, data, progress=progress, **decode)
-        write_jsonl(run_dir / "explanations" / f"{split}.jsonl", records)
+        write_jsonl(run.explanations(split), records)
     hyps = [r["explanation"] for r in records]
     refs = [e.sentences for e in examples]
     predicted = torch.tensor([int(r["label"]) for r in records])
     true = torch.tensor([e.label for e in examples])
     out: dict[str, Any] = {
-        "run": str(run_dir),
+        "run": str(run.path),
         "variant": model.conditioning.name,
         "split": split,
         "images": len(examples),
@@ -154,9 +156,11 @@ def evaluate_run(
     with _caption_tools(log, use_java) as (meteor, tokenizer, tok_name):
         out["tokenizer"] = tok_name
         out["explanations"] = caption_metrics(hyps, refs, meteor, tokenizer)
-        if human:
+        if human and min(len(r) for r in refs) < 2:
+            log("human agreement skipped: it needs at least 2 references per image")
+        elif human:
             out["human"] = human_agreement(refs, meteor, tokenizer)
-    sc, sc_info = sentence_classifier(run_dir, layout, log)
+    sc, sc_info = sentence_classifier(run.path, layout, log)
     out["sentence_classifier"] = {k: v for k, v in sc_info.items() if k != "key"}
     out["explanations"].update(_faithfulness(sc, [[h] for h in hyps], predicted, true))
     out.setdefault("human", {}).update(_faithfulness(sc, refs, predicted, true))
@@ -168,7 +172,7 @@ def evaluate_run(
         out["human"]["attributes"] = truth.score(flat_keys, [s for r in refs for s in r])
     out["seconds"] = round(time.time() - start, 1)
     out = _finite(out)
-    write_json(metrics_path(run_dir, split), out)
+    write_json(run.metrics(split), out)
     return out
 
 

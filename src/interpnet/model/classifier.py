@@ -12,6 +12,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from interpnet.errors import ConfigError
+
 
 class Columns(nn.Module):
     """Selects input columns [start, end): makes part of the input visible to forward hooks."""
@@ -31,6 +33,11 @@ class MLPClassifier(nn.Module):
     intermediate backbone layers): the MLP does not read them, but they are exposed as modules
     ``side.<name>`` so an introspector can include them in r(x); the main features are then
     module ``main``.
+
+    ``dropout`` > 0 adds dropout after each hidden ReLU and ``input_dropout`` > 0 on the input
+    features (the paper's MLP has neither). Dropout is active only in training mode, so r(x),
+    read in eval mode, is unaffected; the hidden layers keep their names (``hidden.<i>``) and
+    parameter keys.
     """
 
     def __init__(
@@ -39,10 +46,20 @@ class MLPClassifier(nn.Module):
         num_classes: int,
         hidden_sizes: list[int] | None = None,
         side_inputs: dict[str, int] | None = None,
+        dropout: float = 0.0,
+        input_dropout: float = 0.0,
     ):
         super().__init__()
         hidden_sizes = [500, 300] if hidden_sizes is None else list(hidden_sizes)
         side_inputs = dict(side_inputs or {})
+        if input_dim < 1 or num_classes < 1 or any(h < 1 for h in hidden_sizes):
+            raise ConfigError(
+                f"MLPClassifier sizes must be positive (input {input_dim}, classes "
+                f"{num_classes}, hidden {hidden_sizes})"
+            )
+        for name, rate in (("dropout", dropout), ("input_dropout", input_dropout)):
+            if not 0.0 <= rate < 1.0:
+                raise ConfigError(f"{name} must be in [0, 1), got {rate}")
         self.config = {
             "type": "mlp",
             "input_dim": input_dim,
@@ -51,6 +68,11 @@ class MLPClassifier(nn.Module):
         }
         if side_inputs:
             self.config["side_inputs"] = side_inputs
+        if dropout:
+            self.config["dropout"] = dropout
+        if input_dropout:
+            self.config["input_dropout"] = input_dropout
+        self.input_dropout = nn.Dropout(input_dropout) if input_dropout else None
         self.total_dim = input_dim + sum(side_inputs.values())
         self.main = Columns(0, input_dim) if side_inputs else None
         self.side = nn.ModuleDict() if side_inputs else None
@@ -61,7 +83,8 @@ class MLPClassifier(nn.Module):
         self.hidden = nn.ModuleList()
         dims = [input_dim, *hidden_sizes]
         for d_in, d_out in zip(dims[:-1], dims[1:], strict=True):
-            self.hidden.append(nn.Sequential(nn.Linear(d_in, d_out), nn.ReLU()))
+            block = [nn.Linear(d_in, d_out), nn.ReLU()]
+            self.hidden.append(nn.Sequential(*block, *([nn.Dropout(dropout)] if dropout else [])))
         self.logits = nn.Linear(dims[-1], num_classes)
 
     @property
@@ -82,6 +105,8 @@ class MLPClassifier(nn.Module):
             side(x)  # visible to hooks; not used by the MLP
         if self.main is not None:
             x = self.main(x)
+        if self.input_dropout is not None:
+            x = self.input_dropout(x)
         for layer in self.hidden:
             x = layer(x)
         return self.logits(x)
@@ -124,10 +149,13 @@ class CNNClassifier(nn.Module):
         image_size: int = 64,
         channels: list[int] | None = None,
         hidden_sizes: list[int] | None = None,
+        dropout: float = 0.0,
     ):
         super().__init__()
         channels = [32, 64, 128, 128] if channels is None else list(channels)
         hidden_sizes = [256, 128] if hidden_sizes is None else list(hidden_sizes)
+        if not channels or any(c < 1 for c in channels):
+            raise ConfigError(f"CNNClassifier channels must be positive, got {channels}")
         self.config = {
             "type": "cnn",
             "num_classes": num_classes,
@@ -135,8 +163,10 @@ class CNNClassifier(nn.Module):
             "channels": channels,
             "hidden_sizes": hidden_sizes,
         }
+        if dropout:
+            self.config["dropout"] = dropout
         self.backbone = ConvBackbone(channels)
-        self.head = MLPClassifier(channels[-1], num_classes, hidden_sizes)
+        self.head = MLPClassifier(channels[-1], num_classes, hidden_sizes, dropout=dropout)
 
     @property
     def hidden_layer_names(self) -> list[str]:
@@ -151,14 +181,32 @@ class CNNClassifier(nn.Module):
         return self.head(self.backbone(x))
 
 
+def classifier_config(classifier: nn.Module) -> dict[str, Any]:
+    """How a run directory records ``classifier``: a built-in's config, the spec of one loaded
+    by name (:func:`interpnet.load_classifier`), or just its class for any other module."""
+    from interpnet.model.loading import SPEC_ATTR
+
+    spec = getattr(classifier, SPEC_ATTR, None)
+    if isinstance(spec, dict):
+        return spec
+    if isinstance(classifier, MLPClassifier | CNNClassifier):
+        return classifier.config
+    cls = type(classifier)
+    return {"type": "custom", "class": f"{cls.__module__}:{cls.__qualname__}"}
+
+
 def build_classifier(config: dict[str, Any]) -> nn.Module:
-    """Rebuild a classifier from the ``config`` dict it exposes (as saved in a run directory)."""
+    """Rebuild a classifier from its recorded config (as saved in a run directory)."""
     kind = config.get("type")
     kwargs = {k: v for k, v in config.items() if k != "type"}
     if kind == "mlp":
         return MLPClassifier(**kwargs)
     if kind == "cnn":
         return CNNClassifier(**kwargs)
+    if kind in ("torchvision", "factory"):
+        from interpnet.model.loading import rebuild_classifier
+
+        return rebuild_classifier(config)
     raise ValueError(
         f"classifier type {kind!r} cannot be rebuilt from its config; pass classifier=... "
         "to InterpNet.from_pretrained"

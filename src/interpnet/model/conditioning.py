@@ -69,7 +69,7 @@ class Conditioning:
         if not 0 <= self.num_hidden <= len(hidden):
             raise ConfigError(
                 f"interpnet variant asks for {self.num_hidden} hidden layers but the classifier "
-                f"has {len(hidden)} ({hidden}); lower --num-hidden or add hidden layers"
+                f"has {len(hidden)} ({hidden}); lower num_hidden or add hidden layers"
             )
         return Introspector(
             classifier,

@@ -2,11 +2,38 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from interpnet.errors import ConfigError
+
 State = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+
+
+@dataclass
+class ExplainerConfig:
+    """Sizes of the LRCN-2f explainer (the paper's defaults). ``label_embed_dim`` is used by the
+    ``gve-label`` variant only."""
+
+    embed_dim: int = 256
+    hidden_dim: int = 512
+    fusion_dim: int = 512
+    dropout: float = 0.2
+    label_embed_dim: int = 128
+
+    def __post_init__(self) -> None:
+        for name in ("embed_dim", "hidden_dim", "fusion_dim", "label_embed_dim"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"explainer {name} must be at least 1, got {getattr(self, name)}")
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"explainer dropout must be in [0, 1), got {self.dropout}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 class LRCNExplainer(nn.Module):

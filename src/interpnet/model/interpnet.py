@@ -11,13 +11,12 @@ from torch import nn
 
 from interpnet.decoding import beam_search, greedy_decode
 from interpnet.errors import CheckpointError
-from interpnet.model.classifier import build_classifier
+from interpnet.model.classifier import build_classifier, classifier_config
 from interpnet.model.conditioning import Conditioning
 from interpnet.model.explainer import LRCNExplainer, sentence_loss
+from interpnet.rundir import MODEL_CONFIG, RunDirectory
 from interpnet.storage import load_tensors, read_json, save_tensors, write_json
 from interpnet.text import Vocabulary, detokenize
-
-CONFIG_FILE, VOCAB_FILE, WEIGHTS_FILE = "interpnet.json", "vocab.json", "model.safetensors"
 
 
 @dataclass
@@ -155,12 +154,9 @@ class InterpNet(nn.Module):
 
     # ---- persistence --------------------------------------------------------------------
     def config_dict(self) -> dict[str, Any]:
-        classifier_config = getattr(self.classifier, "config", None)
-        if classifier_config is None:
-            classifier_config = {"type": "custom", "class": type(self.classifier).__qualname__}
         return {
             "format": "interpnet/1",
-            "classifier": classifier_config,
+            "classifier": classifier_config(self.classifier),
             "conditioning": self.conditioning.to_dict(),
             "explainer": self.explainer.config,
             "class_names": self.class_names,
@@ -169,11 +165,11 @@ class InterpNet(nn.Module):
 
     def save_pretrained(self, directory: str | Path) -> None:
         """Write ``interpnet.json``, ``vocab.json`` and ``model.safetensors`` into ``directory``."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        save_tensors(directory / WEIGHTS_FILE, self.state_dict())
-        self.vocab.save(directory / VOCAB_FILE)
-        write_json(directory / CONFIG_FILE, self.config_dict())
+        run = RunDirectory(directory)
+        run.path.mkdir(parents=True, exist_ok=True)
+        save_tensors(run.weights, self.state_dict())
+        self.vocab.save(run.vocab)
+        write_json(run.model_config, self.config_dict())
 
     @classmethod
     def from_pretrained(
@@ -184,20 +180,17 @@ class InterpNet(nn.Module):
         A classifier that interpnet cannot rebuild from its config (your own ``nn.Module``)
         must be passed as ``classifier``; its weights are restored from the checkpoint.
         """
-        directory = Path(directory)
-        if not directory.is_dir():
-            raise CheckpointError(f"{directory}: run directory not found; check the path")
-        config = read_json(directory / CONFIG_FILE, "model config")
+        run = RunDirectory(directory)
+        run.require_model()
+        config = read_json(run.model_config, "model config")
         try:
             if classifier is None:
                 classifier = build_classifier(config["classifier"])
             conditioning = Conditioning(**config["conditioning"])
             explainer = LRCNExplainer(**config["explainer"])
         except (KeyError, TypeError, ValueError) as err:
-            raise CheckpointError(
-                f"{directory / CONFIG_FILE}: invalid model config ({err})"
-            ) from None
-        vocab = Vocabulary.load(directory / VOCAB_FILE)
+            raise CheckpointError(f"{run.model_config}: invalid model config ({err})") from None
+        vocab = Vocabulary.load(run.vocab)
         model = cls(
             classifier,
             explainer,
@@ -206,13 +199,13 @@ class InterpNet(nn.Module):
             config.get("class_names"),
             config.get("input"),
         )
-        state = load_tensors(directory / WEIGHTS_FILE, "model weights")
+        state = load_tensors(run.weights, "model weights")
         try:
             model.load_state_dict(state)
         except RuntimeError as err:
             first = str(err).splitlines()[0] if str(err) else type(err).__name__
             raise CheckpointError(
-                f"{directory / WEIGHTS_FILE}: weights do not match {CONFIG_FILE} ({first})"
+                f"{run.weights}: weights do not match {MODEL_CONFIG} ({first})"
             ) from None
         model.eval()
         return model

@@ -1,6 +1,7 @@
 """Decoding whole splits and presenting explanations."""
 
 from interpnet.report.explanations import (
+    explain_files,
     explain_inputs,
     explain_split,
     format_samples,
@@ -10,6 +11,7 @@ from interpnet.report.explanations import (
 )
 
 __all__ = [
+    "explain_files",
     "explain_inputs",
     "explain_split",
     "format_samples",

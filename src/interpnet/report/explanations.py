@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from interpnet.data.splits import SplitData
 from interpnet.errors import InterpnetError
+from interpnet.features.inputs import FileInputs
 from interpnet.model import InterpNet
 from interpnet.storage import atomic_write_bytes
 
@@ -36,6 +37,34 @@ def explain_inputs(
         x = inputs.batch(idx, device) if isinstance(inputs, SplitData) else inputs[idx].to(device)
         out.extend(model.explain(x, batch_size=batch_size, **decode))
     return out
+
+
+def explain_files(
+    model: InterpNet,
+    paths: list[str | Path],
+    batch_size: int = 32,
+    progress: bool = False,
+    **decode: Any,
+) -> list[dict[str, Any]]:
+    """Explain image files with a trained model, preprocessed as its run was (pixels, or the
+    features of its backbone). One record per file: prediction, probability, explanation."""
+    device = next(model.parameters()).device
+    to_input = FileInputs(model.input_spec, device)
+    records = []
+    starts = range(0, len(paths), batch_size)
+    for start in tqdm(starts, desc="explaining", unit="batch", leave=False, disable=not progress):
+        batch = [str(p) for p in paths[start : start + batch_size]]
+        for path, e in zip(batch, model.explain(to_input(batch), **decode), strict=True):
+            records.append(
+                {
+                    "key": path,
+                    "label": e.label,
+                    "class_name": e.class_name,
+                    "probability": round(e.probability, 6),
+                    "explanation": e.sentence,
+                }
+            )
+    return records
 
 
 def explain_split(

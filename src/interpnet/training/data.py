@@ -1,51 +1,82 @@
-"""The inputs a training run uses: images of a data root, or cached backbone features."""
+"""What a :class:`TrainConfig` stands for: its data splits, its classifier, its conditioning."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from interpnet.data.layouts import open_layout, split_examples
+from interpnet.data.images import ImagePreprocessing
+from interpnet.data.layouts import Layout, open_layout, split_examples
 from interpnet.data.splits import SplitData, load_splits, split_data
-from interpnet.errors import InterpnetError
+from interpnet.devices import resolve_device
+from interpnet.errors import ConfigError, InterpnetError
 from interpnet.features import extract_features
+from interpnet.features.backbones import IMAGENET_MEAN, IMAGENET_STD
 from interpnet.features.cache import FEATURES
-from interpnet.model import CNNClassifier, MLPClassifier
+from interpnet.model import CNNClassifier, Conditioning, InterpNet, MLPClassifier
+from interpnet.model.loading import factory_accepts, load_classifier
+from interpnet.rundir import RunDirectory
 from interpnet.storage import read_json
 from interpnet.training.config import TrainConfig
-
-TRAIN_CONFIG = "train_config.json"
 
 ALL_SPLITS = ("train", "val", "test")
 
 
+def image_preprocessing(cfg: TrainConfig) -> ImagePreprocessing:
+    """How image files become the classifier's input: the built-in CNN takes 64 px images in
+    [0, 1]; a torchvision model 224 px crops of 256 px images with ImageNet statistics, unless
+    the config says otherwise."""
+    torchvision = cfg.classifier.startswith("torchvision/")
+    size = cfg.image_size or (224 if torchvision else 64)
+    resize = cfg.image_resize or (256 * size // 224 if torchvision else None)
+    mean, std = cfg.image_mean, cfg.image_std
+    if not mean and torchvision:
+        mean, std = list(IMAGENET_MEAN), list(IMAGENET_STD)
+    try:
+        return ImagePreprocessing(
+            size, resize, tuple(mean) if mean else None, tuple(std) if std else None
+        )
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+
+
+def open_run_layout(cfg: TrainConfig):
+    return open_layout(
+        cfg.data_root,
+        cfg.dataset,
+        cfg.splits,
+        val_fraction=cfg.val_fraction,
+        test_fraction=cfg.test_fraction,
+        seed=cfg.seed,
+    )
+
+
 def load_run_data(
-    cfg: TrainConfig, names: tuple[str, ...], progress: bool = True
+    cfg: TrainConfig,
+    names: tuple[str, ...],
+    progress: bool = True,
+    log: Callable[[str], None] = print,
 ) -> tuple[dict[str, SplitData], list[str], dict[str, Any]]:
     """The splits ``names`` as model inputs, the class names, and the model's input spec."""
     if not cfg.features:
+        pre = image_preprocessing(cfg)
         splits, classes = load_splits(
-            cfg.data_root,
-            names,
-            cfg.image_size,
-            cfg.splits,
-            cfg.skip_missing,
-            progress,
-            cfg.dataset,
+            open_run_layout(cfg), names, pre, cfg.skip_missing, progress, log
         )
-        return splits, classes, {"kind": "image", "image_size": cfg.image_size}
-    layout = open_layout(cfg.data_root, cfg.dataset, cfg.splits)
-    examples = {s: split_examples(layout, s, cfg.skip_missing) for s in ALL_SPLITS}
+        return splits, classes, {"kind": "image", "preprocessing": pre.to_dict()}
+    layout = open_run_layout(cfg)
+    examples = {s: split_examples(layout, s, cfg.skip_missing, log) for s in ALL_SPLITS}
     every = [(e.rel_path, e.image_path) for s in ALL_SPLITS for e in examples[s]]
     cache = extract_features(
         every,
         cfg.backbone,
         cfg.features,
         cfg.backbone_layers,
-        device="cpu" if cfg.device == "auto" else cfg.device,
+        device=resolve_device(cfg.device),
         progress=progress,
     )
     out = {}
@@ -63,11 +94,51 @@ def load_run_data(
     return out, layout.class_names, spec
 
 
+def model_split(
+    model: InterpNet,
+    cfg: TrainConfig,
+    split: str,
+    progress: bool = True,
+    layout: Layout | None = None,
+    log: Callable[[str], None] = lambda _: None,
+) -> SplitData:
+    """One split of the config's data as ``model``'s inputs: images preprocessed as the
+    model's input spec says (so a library-trained run needs no image options in ``cfg``), or
+    the run's cached backbone features."""
+    spec = model.input_spec
+    if spec.get("kind") == "image" and "preprocessing" in spec:
+        pre = ImagePreprocessing.from_dict(spec["preprocessing"])
+        layout = layout or open_run_layout(cfg)
+        return load_splits(layout, (split,), pre, cfg.skip_missing, progress, log)[0][split]
+    return load_run_data(cfg, (split,), progress, log)[0][split]
+
+
 def build_run_classifier(cfg: TrainConfig, spec: dict[str, Any], num_classes: int) -> nn.Module:
-    """The classifier the run trains: a CNN on pixels, or the paper's MLP on features."""
+    """The classifier of the run: the user's (by name, with its weights), a CNN on pixels, or
+    the paper's MLP on features."""
+    if cfg.classifier:
+        kwargs = {}
+        if factory_accepts(cfg.classifier, "num_classes"):
+            kwargs["num_classes"] = num_classes
+        return load_classifier(cfg.classifier, cfg.classifier_weights or None, **kwargs)
+    dropout = cfg.resolved("classifier_dropout")
     if spec["kind"] == "image":
-        return CNNClassifier(num_classes, cfg.image_size, cfg.cnn_channels, cfg.hidden_sizes)
-    return MLPClassifier(spec["feature_dim"], num_classes, cfg.hidden_sizes, spec["side_inputs"])
+        size = spec["preprocessing"]["size"]
+        return CNNClassifier(num_classes, size, cfg.cnn_channels, cfg.hidden_sizes, dropout)
+    return MLPClassifier(
+        spec["feature_dim"],
+        num_classes,
+        cfg.hidden_sizes,
+        spec["side_inputs"],
+        dropout,
+        cfg.resolved("classifier_input_dropout"),
+    )
+
+
+def run_conditioning(cfg: TrainConfig) -> Conditioning:
+    return Conditioning(
+        cfg.variant, cfg.num_hidden, cfg.layers, cfg.include_input, cfg.include_softmax
+    )
 
 
 def example_batch(split: SplitData) -> torch.Tensor:
@@ -76,12 +147,16 @@ def example_batch(split: SplitData) -> torch.Tensor:
 
 def run_config(run_dir: str | Path, data_root: str | None = None) -> TrainConfig:
     """The training configuration saved in ``run_dir`` (``data_root`` overrides its data)."""
-    path = Path(run_dir) / TRAIN_CONFIG
-    if not path.is_file():
+    run = RunDirectory(run_dir)
+    if not run.train_config.is_file():
         if data_root is None:
-            raise InterpnetError(f"{run_dir}: no {TRAIN_CONFIG} naming the data; pass --data-root")
+            raise InterpnetError(
+                f"{run.path}: no {run.train_config.name} naming the data; give the data root"
+            )
         return TrainConfig(data_root=data_root)
-    cfg = TrainConfig.from_dict(read_json(path, "training config"), str(path))
+    cfg = TrainConfig.from_dict(
+        read_json(run.train_config, "training config"), str(run.train_config)
+    )
     if data_root:
         cfg.data_root = data_root
     return cfg

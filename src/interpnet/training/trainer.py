@@ -1,130 +1,157 @@
-"""Two-phase training (classifier, then explainer) into a resumable run directory."""
+"""Two-phase training (classifier, then explainer) of any classifier into a run directory."""
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 from tqdm import tqdm
 
-from interpnet.data.splits import SplitData
+from interpnet.data.splits import SplitData, as_split_data
+from interpnet.devices import resolve_device
 from interpnet.errors import CheckpointError, InterpnetError
-from interpnet.model import Conditioning, InterpNet
-from interpnet.storage import load_tensors, read_json, save_tensors, write_json
+from interpnet.model import Conditioning, ExplainerConfig, InterpNet
+from interpnet.rundir import TRAINING_ARGS, RunDirectory
+from interpnet.storage import load_tensors, save_tensors
 from interpnet.text import Vocabulary
-from interpnet.training.config import TrainConfig
-from interpnet.training.data import (
-    TRAIN_CONFIG,
-    build_run_classifier,
-    example_batch,
-    load_run_data,
-    run_config,
-)
+from interpnet.training.args import TrainingArgs
 from interpnet.training.optim_state import flatten_optimizer, unflatten_optimizer
 
-STATE_DIR, LOG_FILE = "state", "train_log.jsonl"
 EpochCallback = Callable[[str, int, dict[str, Any]], None]
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise InterpnetError(
-            f"device {name!r} requested but CUDA is not available; use --device cpu"
-        )
-    return torch.device(name)
+PHASES = ("classifier", "explainer")
 
 
 def _generator(seed: int, phase: str, epoch: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed * 1_000_003 + epoch * 2 + (phase == "explainer"))
 
 
-class Trainer:
-    """Trains an InterpNet with the paper's recipe and writes a run directory:
+def _fresh_state(phase: str, lr: float) -> dict[str, Any]:
+    return {"phase": phase, "epoch": 0, "best": None, "bad_epochs": 0, "lr": lr}
 
-    ``train_config.json``, ``interpnet.json`` + ``vocab.json`` + ``model.safetensors`` (the best
-    weights), ``train_log.jsonl`` (one line per epoch) and ``state/`` (the last epoch's weights,
-    optimizer and RNG, for :meth:`fit` with ``resume=True``).
+
+class Trainer:
+    """Trains an explainer for ``classifier`` (and, unless ``args.train_classifier`` is False,
+    the classifier first) and writes a resumable run directory.
+
+    ``train_data`` / ``val_data``: any sequence of ``(input, label, sentences)`` items (a list,
+    a ``torch.utils.data.Dataset``, or a :class:`~interpnet.data.splits.SplitData`), where
+    ``input`` is what the classifier takes for one item. ``conditioning`` names the layers the
+    explainer reads (default: InterpNET_2 for interpnet's classifiers; give
+    ``Conditioning("custom", layers=[...])`` for your own).
+
+    The run directory is created with the options, vocabulary and initial model before the
+    first epoch, so an interruption at any point can be resumed with ``fit(resume=True)``
+    (given the same classifier and data).
     """
 
     def __init__(
         self,
-        config: TrainConfig,
-        run_dir: str | Path,
+        classifier: nn.Module,
+        train_data: Sequence | SplitData,
+        val_data: Sequence | SplitData,
+        run_dir: str | Path | RunDirectory,
+        conditioning: Conditioning | None = None,
+        args: TrainingArgs | None = None,
+        explainer: ExplainerConfig | None = None,
+        class_names: list[str] | None = None,
+        input_spec: dict[str, Any] | None = None,
         progress: bool = True,
         log: Callable[[str], None] = print,
         on_epoch_end: EpochCallback | None = None,
     ):
-        self.config = config
-        self.run_dir = Path(run_dir)
+        self.classifier = classifier
+        self.train_data, self.val_data = train_data, val_data
+        self.run = run_dir if isinstance(run_dir, RunDirectory) else RunDirectory(run_dir)
+        self.conditioning = conditioning or Conditioning("interpnet")
+        self.args = args or TrainingArgs()
+        self.explainer_config = explainer or ExplainerConfig()
+        self.class_names = class_names
+        self.input_spec = input_spec
         self.progress = progress
         self.log = log
         self.on_epoch_end = on_epoch_end
-        self.device = resolve_device(config.device)
+        self.device = resolve_device(self.args.device)
 
-    @classmethod
-    def from_run_dir(cls, run_dir: str | Path, **kwargs: Any) -> Trainer:
-        """A trainer that continues the run saved in ``run_dir``."""
-        if not (Path(run_dir) / TRAIN_CONFIG).is_file():
-            raise CheckpointError(
-                f"{run_dir}: no {TRAIN_CONFIG} here, so nothing to resume; "
-                "check the path or start a new run"
-            )
-        return cls(run_config(run_dir), run_dir, **kwargs)
+    @property
+    def run_dir(self) -> Path:
+        return self.run.path
 
     # ---- set-up ---------------------------------------------------------------------------
     def _prepare(self, resume: bool) -> dict[str, Any]:
-        cfg = self.config
-        if not resume and (self.run_dir / TRAIN_CONFIG).exists():
-            raise InterpnetError(
-                f"{self.run_dir}: already holds a run; resume it with "
-                f"`interpnet train --resume {self.run_dir}` or choose a new --out"
-            )
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        if not resume:
-            write_json(self.run_dir / TRAIN_CONFIG, cfg.to_dict())
-        torch.manual_seed(cfg.seed)
-        self.data, class_names, input_spec = load_run_data(cfg, ("train", "val"), self.progress)
-        train = self.data["train"]
-        if len(train) == 0 or len(self.data["val"]) == 0:
-            raise InterpnetError(f"{cfg.data_root}: the train and val splits must not be empty")
-        self.train_tokens = train.tokens()
+        run = self.run
         if resume:
-            vocab = Vocabulary.load(self.run_dir / "vocab.json")
-        else:
-            vocab = Vocabulary.build((t for ts in self.train_tokens for t in ts), cfg.min_count)
-        classifier = build_run_classifier(cfg, input_spec, len(class_names))
-        conditioning = Conditioning(
-            cfg.variant, cfg.num_hidden, cfg.layers, cfg.include_input, cfg.include_softmax
-        )
-        self.model = InterpNet.build(
-            classifier,
-            vocab,
-            conditioning,
-            example_batch(train),
-            class_names,
-            input_spec,
-            embed_dim=cfg.embed_dim,
-            hidden_dim=cfg.hidden_dim,
-            fusion_dim=cfg.fusion_dim,
-            dropout=cfg.dropout,
-            label_embed_dim=cfg.label_embed_dim,
-        ).to(self.device)
-        if resume and (self.run_dir / STATE_DIR / "trainer.json").is_file():
-            return read_json(self.run_dir / STATE_DIR / "trainer.json", "trainer state")
-        return {
-            "phase": "classifier",
-            "epoch": 0,
-            "best": None,
-            "bad_epochs": 0,
-            "lr": cfg.lr_classifier,
+            if not run.holds_run():
+                raise CheckpointError(
+                    f"{run.path}: no run here, so nothing to resume; check the path or start "
+                    "a new run"
+                )
+            if run.training_args.is_file():
+                self.args = TrainingArgs.from_dict(
+                    run.read(TRAINING_ARGS, "training args"), str(run.training_args)
+                )
+        elif run.holds_run():
+            raise InterpnetError(
+                f"{run.path}: already holds a run; resume it, or choose a new run directory"
+            )
+        args = self.args
+        self.data = {
+            "train": as_split_data(self.train_data, "train", self.progress),
+            "val": as_split_data(self.val_data, "val", self.progress),
         }
+        self.train_tokens = self.data["train"].tokens()
+        torch.manual_seed(args.seed)
+        if resume and run.vocab.is_file():
+            vocab = Vocabulary.load(run.vocab)
+        else:
+            vocab = Vocabulary.build((t for ts in self.train_tokens for t in ts), args.min_count)
+        self.model = InterpNet.build(
+            self.classifier,
+            vocab,
+            self.conditioning,
+            self.data["train"].batch(torch.arange(min(2, len(self.data["train"])))),
+            self.class_names,
+            self.input_spec,
+            **self.explainer_config.to_dict(),
+        ).to(self.device)
+        self._check_labels()
+        if not resume or not run.has_model():
+            run.write(TRAINING_ARGS, args.to_dict())
+            self.model.save_pretrained(run.path)  # config, vocabulary, initial weights
+        state = run.read_state() if resume else None
+        if state is None:
+            first = "classifier" if args.train_classifier else "explainer"
+            lr = args.lr_classifier if first == "classifier" else args.lr_explainer
+            state = _fresh_state(first, lr)
+        done = {"classifier": 0, "explainer": 0}
+        for phase in PHASES[: PHASES.index(state["phase"]) if state["phase"] in PHASES else 2]:
+            done[phase] = 10**9
+        if state["phase"] in PHASES:
+            done[state["phase"]] = state["epoch"]
+        run.truncate_log(done)
+        return state
+
+    @torch.no_grad()
+    def _check_labels(self) -> None:
+        clf = self.model.classifier
+        was_training = clf.training
+        clf.eval()  # a forward in training mode would update BatchNorm statistics
+        try:
+            example = self.data["train"].batch(torch.arange(1), self.device)
+            num_classes = clf(example).shape[-1]
+        finally:
+            clf.train(was_training)
+        for name, split in self.data.items():
+            labels = split.labels
+            if len(labels) and (labels.min() < 0 or labels.max() >= num_classes):
+                raise InterpnetError(
+                    f"{name} data has labels outside 0..{num_classes - 1} (the classifier has "
+                    f"{num_classes} outputs); check the labels or the classifier"
+                )
 
     # ---- checkpoints ----------------------------------------------------------------------
     def _save_state(self, state: dict[str, Any], optimizer: torch.optim.Optimizer | None) -> None:
@@ -134,11 +161,11 @@ class Trainer:
         if optimizer is not None:
             opt_tensors, groups = flatten_optimizer(optimizer.state_dict())
             tensors.update(opt_tensors)
-        save_tensors(self.run_dir / STATE_DIR / "last.safetensors", tensors)
-        write_json(self.run_dir / STATE_DIR / "trainer.json", {**state, "param_groups": groups})
+        save_tensors(self.run.state_weights, tensors)
+        self.run.write_state({**state, "param_groups": groups})
 
     def _restore_state(self, state: dict[str, Any], optimizer: torch.optim.Optimizer) -> None:
-        tensors = load_tensors(self.run_dir / STATE_DIR / "last.safetensors", "training state")
+        tensors = load_tensors(self.run.state_weights, "training state")
         model_state = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
         try:
             self.model.load_state_dict(model_state)
@@ -146,32 +173,27 @@ class Trainer:
                 optimizer.load_state_dict(unflatten_optimizer(tensors, state["param_groups"]))
         except (RuntimeError, ValueError, KeyError) as err:
             raise CheckpointError(
-                f"{self.run_dir / STATE_DIR}: training state does not match "
+                f"{self.run.state_dir}: training state does not match "
                 f"this run ({str(err).splitlines()[0]})"
             ) from None
         torch.set_rng_state(tensors["rng"])
 
-    def _load_best(self) -> None:
-        best = load_tensors(self.run_dir / "model.safetensors", "best weights")
-        self.model.load_state_dict(best)
-
-    def _log_epoch(self, record: dict[str, Any]) -> None:
-        with open(self.run_dir / LOG_FILE, "a") as f:
-            f.write(json.dumps(record) + "\n")
+    def _load_best(self, prefix: str = "") -> None:
+        """Load the best weights (only those whose names start with ``prefix``)."""
+        best = load_tensors(self.run.weights, "best weights")
+        if prefix:
+            best = {k: v for k, v in best.items() if k.startswith(prefix)}
+            self.model.load_state_dict(best, strict=False)
+        else:
+            self.model.load_state_dict(best)
 
     # ---- the two phases -------------------------------------------------------------------
     def fit(self, resume: bool = False) -> InterpNet:
-        """Run (or continue) both phases; returns the model with the best weights loaded."""
+        """Run (or continue) the phases; returns the model with the best weights loaded."""
         state = self._prepare(resume)
         if state["phase"] == "classifier":
             self._run_phase(state, "classifier")
-            state = {
-                "phase": "explainer",
-                "epoch": 0,
-                "best": None,
-                "bad_epochs": 0,
-                "lr": self.config.lr_explainer,
-            }
+            state = _fresh_state("explainer", self.args.lr_explainer)
             self._save_state(state, None)
         if state["phase"] == "explainer":
             self._run_phase(state, "explainer")
@@ -181,22 +203,28 @@ class Trainer:
         self.model.eval()
         return self.model
 
+    def _optimizer(self, phase: str, lr: float) -> torch.optim.Optimizer:
+        if phase == "explainer":
+            return torch.optim.Adam(self.model.explainer.parameters(), lr=lr)
+        opt = torch.optim.AdamW if self.args.optimizer == "adamw" else torch.optim.Adam
+        return opt(self.model.classifier.parameters(), lr=lr, weight_decay=self.args.weight_decay)
+
     def _run_phase(self, state: dict[str, Any], phase: str) -> None:
-        cfg = self.config
-        if phase == "classifier":
-            params, max_epochs = self.model.classifier.parameters(), cfg.classifier_epochs
-        else:
-            self._load_best()  # the explainer reads the best classifier
-            params, max_epochs = self.model.explainer.parameters(), cfg.explainer_epochs
+        args = self.args
+        if phase == "explainer":
+            # The explainer reads the best classifier; its own weights start from their
+            # (seeded) initial values, also when a resumed run finds later ones on disk.
+            self._load_best(prefix="classifier.")
             self._cache_r()
-        optimizer = torch.optim.Adam(params, lr=state["lr"], weight_decay=cfg.weight_decay)
+        max_epochs = args.classifier_epochs if phase == "classifier" else args.explainer_epochs
+        optimizer = self._optimizer(phase, state["lr"])
         if state["epoch"] > 0:
             self._restore_state(state, optimizer)
         else:
             # Each phase starts from its own seed, so the classifier phase does not depend on
             # the explainer's variant or size: runs of different variants share one classifier.
-            torch.manual_seed(cfg.seed * 2 + (phase == "explainer"))
-        while state["epoch"] < max_epochs and state["bad_epochs"] < cfg.patience:
+            torch.manual_seed(args.seed * 2 + (phase == "explainer"))
+        while state["epoch"] < max_epochs and state["bad_epochs"] < args.patience:
             start = time.time()
             epoch = state["epoch"] + 1
             if phase == "classifier":
@@ -208,7 +236,7 @@ class Trainer:
             improved = state["best"] is None or score > state["best"]
             if improved:
                 state["best"], state["bad_epochs"] = score, 0
-                self.model.save_pretrained(self.run_dir)
+                self.model.save_pretrained(self.run.path)
             else:
                 state["bad_epochs"] += 1
                 for group in optimizer.param_groups:
@@ -221,7 +249,7 @@ class Trainer:
                 lr=record["lr"],
                 seconds=round(time.time() - start, 2),
             )
-            self._log_epoch(record)
+            self.run.append_log(record)
             self._save_state(state, optimizer)
             self.log(self._describe(record))
             if self.on_epoch_end is not None:
@@ -236,7 +264,7 @@ class Trainer:
         return " | ".join(parts) + (" (best)" if r["best"] else "") + f" [{r['seconds']}s]"
 
     def _batches(self, n: int, batch_size: int, phase: str, epoch: int, desc: str):
-        order = torch.randperm(n, generator=_generator(self.config.seed, phase, epoch))
+        order = torch.randperm(n, generator=_generator(self.args.seed, phase, epoch))
         chunks = order.split(batch_size)
         return tqdm(chunks, desc=desc, unit="batch", leave=False, disable=not self.progress)
 
@@ -245,15 +273,15 @@ class Trainer:
         clf.train()
         total, correct, seen = 0.0, 0, 0
         bar = self._batches(
-            len(train), self.config.batch_size, "classifier", epoch, f"classifier epoch {epoch}"
+            len(train), self.args.batch_size, "classifier", epoch, f"classifier epoch {epoch}"
         )
         for idx in bar:
             x, y = train.batch(idx, self.device), train.labels[idx].to(self.device)
-            if self.config.augment and x.dim() == 4:
+            if self.args.augment and x.dim() == 4:
                 flip = (torch.rand(len(idx)) < 0.5).to(self.device)
                 x = torch.where(flip[:, None, None, None], x.flip(-1), x)
             logits = clf(x)
-            loss = F.cross_entropy(logits, y)
+            loss = F.cross_entropy(logits, y, label_smoothing=self.args.label_smoothing)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -285,7 +313,8 @@ class Trainer:
     # ---- explainer ------------------------------------------------------------------------
     @torch.no_grad()
     def _cache_r(self) -> None:
-        """r(x) for train and val, computed once: the classifier is frozen in this phase."""
+        """r(x) for train and val, computed once with the classifier in eval mode (BatchNorm
+        statistics and dropout frozen): the classifier does not change in this phase."""
         self.model.classifier.eval()
         self.pairs = {}
         for name, split in self.data.items():
@@ -300,7 +329,7 @@ class Trainer:
             for i, sents in enumerate(tokens):
                 for sent in sents:
                     rows.append(i)
-                    encoded.append(self.model.vocab.encode(sent, self.config.max_length))
+                    encoded.append(self.model.vocab.encode(sent, self.args.max_length))
             self.pairs[name] = (
                 r,
                 split.labels.to(self.device),
@@ -321,7 +350,7 @@ class Trainer:
         n = len(self.pairs["train"][2])
         total, seen = 0.0, 0
         bar = self._batches(
-            n, self.config.explainer_batch_size, "explainer", epoch, f"explainer epoch {epoch}"
+            n, self.args.explainer_batch_size, "explainer", epoch, f"explainer epoch {epoch}"
         )
         for idx in bar:
             loss = self.model.explainer_loss(*self._pair_batch("train", idx))

@@ -106,10 +106,10 @@ def generate_synthbirds(
             return out
         raise DataError(
             f"{out}: holds a SynthBirds data set with another config ({existing}); "
-            "choose a new --out folder or delete this one"
+            "choose a new output folder or delete this one"
         )
     if out.exists() and any(out.iterdir()) and not (out / _INCOMPLETE).exists():
-        raise DataError(f"{out}: folder is not empty; choose an empty or new --out folder")
+        raise DataError(f"{out}: folder is not empty; choose an empty or new output folder")
     if out.exists():
         shutil.rmtree(out)  # an interrupted earlier generation of ours
     out.mkdir(parents=True)

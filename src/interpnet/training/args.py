@@ -1,0 +1,71 @@
+"""Optimisation options of a :class:`~interpnet.training.Trainer` (no data, no model)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from interpnet.errors import ConfigError
+
+OPTIMIZERS = ("adam", "adamw")
+
+
+@dataclass
+class TrainingArgs:
+    """How the two phases train. Defaults are the paper's recipe: Adam, lr 1e-3 (classifier) /
+    5e-4 (explainer), batch 32, per-epoch validation, best checkpoint kept, lr halved after an
+    epoch without improvement, no regularisation.
+
+    ``train_classifier=False`` keeps a classifier you already trained frozen: phase 1 is skipped
+    and only the explainer learns, on the classifier's activations. ``weight_decay``,
+    ``label_smoothing`` and ``optimizer`` apply to the classifier phase only.
+    """
+
+    train_classifier: bool = True
+    classifier_epochs: int = 100
+    explainer_epochs: int = 100
+    batch_size: int = 32
+    explainer_batch_size: int = 32
+    lr_classifier: float = 1e-3
+    lr_explainer: float = 5e-4
+    optimizer: str = "adam"
+    weight_decay: float = 0.0
+    label_smoothing: float = 0.0
+    augment: bool = True  # random left-right flips of training images (classifier phase)
+    patience: int = 10
+    min_count: int = 2
+    max_length: int = 30
+    seed: int = 0
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        for name in ("classifier_epochs", "explainer_epochs", "patience"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be 0 or more, got {getattr(self, name)}")
+        for name in ("batch_size", "explainer_batch_size", "min_count", "max_length"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("lr_classifier", "lr_explainer"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.weight_decay < 0:
+            raise ConfigError(f"weight_decay must be 0 or more, got {self.weight_decay}")
+        if not 0 <= self.label_smoothing < 1:
+            raise ConfigError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"unknown optimizer {self.optimizer!r}; choose one of {OPTIMIZERS}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "training args") -> TrainingArgs:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"{source}: unknown option(s) {unknown}; known: {sorted(known)}")
+        return cls(**data)
+
+    def __str__(self) -> str:
+        return json.dumps(self.to_dict())

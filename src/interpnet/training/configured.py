@@ -1,0 +1,88 @@
+"""A :class:`Trainer` built from a :class:`TrainConfig` (what ``interpnet train`` and
+``interpnet demo`` run), and resuming such a run from its directory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from interpnet.errors import CheckpointError, InterpnetError
+from interpnet.model import InterpNet
+from interpnet.model.loading import check_classifier_name
+from interpnet.rundir import RunDirectory
+from interpnet.training.config import TrainConfig
+from interpnet.training.data import (
+    build_run_classifier,
+    load_run_data,
+    run_conditioning,
+    run_config,
+)
+from interpnet.training.trainer import EpochCallback, Trainer
+
+
+def configured_trainer(
+    cfg: TrainConfig,
+    run_dir: str | Path,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+    on_epoch_end: EpochCallback | None = None,
+    resume: bool = False,
+) -> Trainer:
+    """Read the data, build the classifier and conditioning of ``cfg``, and return a Trainer
+    writing to ``run_dir``. The config is saved as the run's ``train_config.json`` (so
+    ``evaluate``/``explain`` find the data and a resume rebuilds the same run)."""
+    run = RunDirectory(run_dir)
+    if not resume and (run.holds_run() or run.train_config.is_file()):
+        raise InterpnetError(
+            f"{run.path}: already holds a run; resume it, or choose a new run directory"
+        )
+    if not cfg.data_root:
+        raise InterpnetError("no data root given")
+    conditioning = run_conditioning(cfg)  # option errors before any data is read
+    if cfg.classifier:
+        check_classifier_name(cfg.classifier)
+        if cfg.classifier_weights and not Path(cfg.classifier_weights).is_file():
+            raise CheckpointError(f"{cfg.classifier_weights}: classifier weights not found")
+    data, class_names, spec = load_run_data(cfg, ("train", "val"), progress, log)
+    if len(data["train"]) == 0 or len(data["val"]) == 0:
+        raise InterpnetError(f"{cfg.data_root}: the train and val splits must not be empty")
+    torch.manual_seed(cfg.seed)  # the classifier's initial weights depend on the seed only
+    classifier = build_run_classifier(cfg, spec, len(class_names))
+    if not resume:
+        run.write(run.train_config.name, cfg.to_dict())
+    return Trainer(
+        classifier,
+        data["train"],
+        data["val"],
+        run,
+        conditioning=conditioning,
+        args=cfg.training_args(),
+        explainer=cfg.explainer_config(),
+        class_names=class_names,
+        input_spec=spec,
+        progress=progress,
+        log=log,
+        on_epoch_end=on_epoch_end,
+    )
+
+
+def resume_run(
+    run_dir: str | Path,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+    on_epoch_end: EpochCallback | None = None,
+) -> InterpNet:
+    """Continue the run in ``run_dir`` (made by :func:`configured_trainer`) wherever it was
+    interrupted, also before its first epoch; returns the trained model."""
+    run = RunDirectory(run_dir)
+    if not run.train_config.is_file():
+        raise CheckpointError(
+            f"{run.path}: no {run.train_config.name} here, so nothing to resume; check the path "
+            "or start a new run"
+        )
+    trainer = configured_trainer(
+        run_config(run.path), run.path, progress, log, on_epoch_end, resume=True
+    )
+    return trainer.fit(resume=run.holds_run())

@@ -1,0 +1,50 @@
+"""A classifier as a user writes it (not an interpnet class), importable by name in tests."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class Residual(nn.Module):
+    def __init__(self, channels: int):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(channels, channels, 3, padding=1, bias=False),
+            nn.BatchNorm2d(channels),
+            nn.ReLU(),
+            nn.Conv2d(channels, channels, 3, padding=1, bias=False),
+            nn.BatchNorm2d(channels),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(x + self.body(x))
+
+
+class UserCNN(nn.Module):
+    def __init__(self, num_classes: int, width: int = 4):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, width, 3, padding=1),
+            nn.BatchNorm2d(width),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            Residual(width),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+        )
+        self.head = nn.Sequential(
+            nn.Linear(width, 16), nn.ReLU(), nn.Dropout(0.5), nn.Linear(16, num_classes)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+def make_cnn(num_classes: int, width: int = 4) -> nn.Module:
+    """The factory a CLI user names as ``tests.user_models:make_cnn``."""
+    return UserCNN(num_classes, width)
+
+
+def not_a_module(num_classes: int) -> str:
+    return "nope"
