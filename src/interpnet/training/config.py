@@ -26,12 +26,14 @@ from interpnet.training.args import TrainingArgs
 RECIPES: dict[str, dict[str, Any]] = {
     "paper": {
         "classifier_dropout": 0.0,
+        "classifier_input_dropout": 0.0,
         "weight_decay": 0.0,
         "label_smoothing": 0.0,
         "optimizer": "adam",
     },
     "default": {
         "classifier_dropout": 0.5,
+        "classifier_input_dropout": 0.2,
         "weight_decay": 0.05,
         "label_smoothing": 0.1,
         "optimizer": "adamw",
