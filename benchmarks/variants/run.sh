@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
 # Train the four conditioning variants on the demo's SynthBirds with the demo's configuration
-# and seed, evaluate each on the test split, and compare them (the paper's Table 1 on SynthBirds).
+# and seed, evaluate each on the test split, and compare them (the paper's Table 1 on
+# SynthBirds). Resumable per variant (see benchmarks/lib.sh).
 # Usage (repository root, venv active): bash benchmarks/variants/run.sh [WORKDIR]
 set -euo pipefail
+. benchmarks/lib.sh
 work=${1:-interpnet-demo}
 out=benchmarks/variants/results
 mkdir -p "$out"
 runs=()
 for variant in captioning gve-label output-only interpnet; do
-  interpnet demo --workdir "$work" --variant "$variant" --quiet > "$out/train-$variant.log"
-  run=$(ls -d "$work"/runs/"$variant"-* | tail -1)
-  /usr/bin/time -f "%e s, %M KB peak" -o "$out/evaluate-$variant.time" \
-    interpnet evaluate "$run" --quiet > "$out/evaluate-$variant.txt"
+  run="$work/runs/variants-$variant"
+  if [ ! -f "$out/train-$variant.time" ]; then
+    rm -rf "$work/runs/$variant"-*
+  fi
+  timed "$out" "train-$variant" interpnet demo --workdir "$work" --variant "$variant" --quiet
+  if [ ! -e "$run" ]; then ln -s "$(basename "$(ls -d "$work/runs/$variant"-* | tail -1)")" "$run"; fi
+  human=()
+  if [ "$variant" != captioning ]; then human=(--no-human); fi
+  timed "$out" "evaluate-$variant" interpnet evaluate "$run" --quiet "${human[@]}"
   runs+=("$run")
 done
 interpnet compare "${runs[@]}" --csv "$out/compare.csv" > "$out/compare.md"

@@ -52,6 +52,8 @@ HELP = {
     "backbone features",
     "optimizer": f"classifier-phase optimizer, one of {OPTIMIZERS} (default: the recipe's)",
     "label_smoothing": "classifier-phase label smoothing (default: the recipe's)",
+    "lr_decay": "classifier phase: multiply the learning rate by this after an epoch without "
+    "improvement (the paper: 0.5; 1 = constant)",
     "augment": "flip training images left-right at random in phase 1 (the explainer "
     "phase always sees the images as they are)",
     "variant": f"what the explainer reads: one of {', '.join(VARIANTS)}",

@@ -19,7 +19,9 @@ class TrainingArgs:
 
     ``train_classifier=False`` keeps a classifier you already trained frozen: phase 1 is skipped
     and only the explainer learns, on the classifier's activations. ``weight_decay``,
-    ``label_smoothing`` and ``optimizer`` apply to the classifier phase only.
+    ``label_smoothing``, ``optimizer`` and ``lr_decay`` (the factor the learning rate is
+    multiplied by after an epoch without improvement; the paper halves it) apply to the
+    classifier phase only; the explainer phase always follows the paper.
     """
 
     train_classifier: bool = True
@@ -32,6 +34,7 @@ class TrainingArgs:
     optimizer: str = "adam"
     weight_decay: float = 0.0
     label_smoothing: float = 0.0
+    lr_decay: float = 0.5
     augment: bool = True  # random left-right flips of training images (classifier phase)
     patience: int = 10
     min_count: int = 2
@@ -53,6 +56,8 @@ class TrainingArgs:
             raise ConfigError(f"weight_decay must be 0 or more, got {self.weight_decay}")
         if not 0 <= self.label_smoothing < 1:
             raise ConfigError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        if not 0 < self.lr_decay <= 1:
+            raise ConfigError(f"lr_decay must be in (0, 1], got {self.lr_decay}")
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError(f"unknown optimizer {self.optimizer!r}; choose one of {OPTIMIZERS}")
 

@@ -30,6 +30,7 @@ RECIPES: dict[str, dict[str, Any]] = {
         "weight_decay": 0.0,
         "label_smoothing": 0.0,
         "optimizer": "adam",
+        "lr_decay": 0.5,
     },
     "default": {
         "classifier_dropout": 0.5,
@@ -37,6 +38,7 @@ RECIPES: dict[str, dict[str, Any]] = {
         "weight_decay": 0.05,
         "label_smoothing": 0.1,
         "optimizer": "adamw",
+        "lr_decay": 1.0,
     },
 }
 _RECIPE_KEYS = tuple(RECIPES["paper"])
@@ -94,6 +96,7 @@ class TrainConfig:
     optimizer: str | None = None
     weight_decay: float | None = None
     label_smoothing: float | None = None
+    lr_decay: float | None = None
     patience: int = 10
     seed: int = 0
     device: str = "auto"

@@ -239,8 +239,9 @@ class Trainer:
                 self.model.save_pretrained(self.run.path)
             else:
                 state["bad_epochs"] += 1
+                decay = args.lr_decay if phase == "classifier" else 0.5
                 for group in optimizer.param_groups:
-                    group["lr"] *= 0.5
+                    group["lr"] *= decay
             state["lr"], state["epoch"] = optimizer.param_groups[0]["lr"], epoch
             record.update(
                 phase=phase,
