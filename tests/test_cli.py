@@ -170,3 +170,39 @@ def test_demo_end_to_end_on_a_tiny_configuration(tmp_path, monkeypatch, capsys):
     records = (runs[0] / "explanations" / "test.jsonl").read_text().splitlines()
     assert len(records) == 12
     assert str(runs[0]) in out
+
+
+def test_bad_options_fail_before_any_image_is_read(tiny_birds, tmp_path, capsys, monkeypatch):
+    import interpnet.data.images as images
+
+    def no_loading(*_a, **_k):
+        raise AssertionError("images were loaded before the options were checked")
+
+    monkeypatch.setattr(images, "load_images", no_loading)
+    base = ["train", "--data-root", str(tiny_birds), "--out", str(tmp_path / "r"), *TINY_FLAGS]
+    cases = [
+        (["--num-hidden", "9"], "num_hidden 9 asks for more hidden layers"),
+        (["--variant", "custom", "--layers", "head.nope"], "unknown layer name(s) ['head.nope']"),
+        (["--hidden-sizes", "-3"], "hidden_sizes must be positive"),
+        (["--classifier", "tests.user_models:nope"], "has no 'nope'"),
+        (["--lr-decay", "0"], "lr_decay must be in (0, 1]"),
+    ]
+    for extra, message in cases:
+        assert main([*base, *extra]) == 2, extra
+        err = capsys.readouterr().err.strip()
+        assert message in err and err.count("\n") == 0, (extra, err)
+    assert not (tmp_path / "r").exists()  # nothing written by a failed start
+
+
+def test_unwritable_output_and_undecodable_text_are_one_line_errors(tiny_birds, tmp_path, capsys):
+    import shutil
+
+    assert main(["data", "synthbirds", "--out", "/proc/forbidden/x", "--quiet"]) == 2
+    assert "cannot create the output folder" in capsys.readouterr().err
+    root = tmp_path / "copy"
+    shutil.copytree(tiny_birds, root)
+    text = next((root / "text_c10").rglob("*.txt"))
+    text.write_bytes(b"\xff\xfe" + text.read_bytes())
+    assert main(["train", "--data-root", str(root), "--out", str(tmp_path / "r"), *TINY_FLAGS]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"{text}: not UTF-8 text" in err and err.count("\n") == 0

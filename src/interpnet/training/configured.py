@@ -8,14 +8,16 @@ from pathlib import Path
 
 import torch
 
-from interpnet.errors import CheckpointError, InterpnetError
+from interpnet.errors import CheckpointError, ConfigError, InterpnetError
 from interpnet.model import InterpNet
 from interpnet.model.loading import check_classifier_name
 from interpnet.rundir import RunDirectory
 from interpnet.training.config import TrainConfig
 from interpnet.training.data import (
     build_run_classifier,
+    image_preprocessing,
     load_run_data,
+    open_run_layout,
     run_conditioning,
     run_config,
 )
@@ -45,11 +47,24 @@ def configured_trainer(
         check_classifier_name(cfg.classifier)
         if cfg.classifier_weights and not Path(cfg.classifier_weights).is_file():
             raise CheckpointError(f"{cfg.classifier_weights}: classifier weights not found")
+    elif cfg.variant == "interpnet" and cfg.num_hidden > len(cfg.hidden_sizes):
+        raise ConfigError(
+            f"num_hidden {cfg.num_hidden} asks for more hidden layers than the classifier has "
+            f"(hidden_sizes {cfg.hidden_sizes})"
+        )
+    torch.manual_seed(cfg.seed)  # the classifier's initial weights depend on the seed only
+    classifier = None
+    if not cfg.features:
+        # a classifier on pixels needs only the class count: build it and check the layers
+        # the conditioning reads before any image is loaded
+        spec = {"kind": "image", "preprocessing": image_preprocessing(cfg).to_dict()}
+        classifier = build_run_classifier(cfg, spec, len(open_run_layout(cfg).class_names))
+        conditioning.introspector(classifier)
     data, class_names, spec = load_run_data(cfg, ("train", "val"), progress, log)
     if len(data["train"]) == 0 or len(data["val"]) == 0:
         raise InterpnetError(f"{cfg.data_root}: the train and val splits must not be empty")
-    torch.manual_seed(cfg.seed)  # the classifier's initial weights depend on the seed only
-    classifier = build_run_classifier(cfg, spec, len(class_names))
+    if classifier is None:
+        classifier = build_run_classifier(cfg, spec, len(class_names))
     if not resume:
         run.write(run.train_config.name, cfg.to_dict())
     return Trainer(

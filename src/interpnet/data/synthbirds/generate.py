@@ -112,8 +112,13 @@ def generate_synthbirds(
         raise DataError(f"{out}: folder is not empty; choose an empty or new output folder")
     if out.exists():
         shutil.rmtree(out)  # an interrupted earlier generation of ours
-    out.mkdir(parents=True)
-    (out / _INCOMPLETE).touch()
+    try:
+        out.mkdir(parents=True)
+        (out / _INCOMPLETE).touch()
+    except OSError as err:
+        raise DataError(
+            f"{out}: cannot create the output folder ({err.strerror}); choose a writable place"
+        ) from None
     species = make_species(cfg.species, random.Random(f"{cfg.seed}-species"))
     records = _image_records(species, cfg)
     _write_images_and_text(out, species, records, cfg, progress)
