@@ -66,3 +66,12 @@ def tiny_cfg(tiny_birds):
 def fit_config(cfg: TrainConfig, run_dir: Path, **kwargs):
     """Train the run ``cfg`` describes into ``run_dir``, quietly; returns the model."""
     return configured_trainer(cfg, run_dir, progress=False, log=lambda _: None, **kwargs).fit()
+
+
+def tiny_flags(**overrides) -> list[str]:
+    """``interpnet train`` flags for TINY_MODEL (with ``overrides``), on the CPU, quiet."""
+    flags = []
+    for key, value in {**TINY_MODEL, **overrides}.items():
+        values = value if isinstance(value, list) else [value]
+        flags += [f"--{key.replace('_', '-')}", *(str(v) for v in values)]
+    return [*flags, "--device", "cpu", "--quiet"]

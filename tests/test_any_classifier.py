@@ -21,7 +21,7 @@ from interpnet.model.loading import load_classifier
 from interpnet.storage import load_tensors
 from interpnet.training import resume_run
 
-from .conftest import fit_config, tiny_config
+from .conftest import fit_config, tiny_config, tiny_flags
 from .user_models import UserCNN
 
 PRE = ImagePreprocessing(32)
@@ -260,21 +260,7 @@ def test_cli_trains_explains_and_evaluates_a_user_classifier(tiny_birds, tmp_pat
         "features.4",
         "head.1",
         "--include-softmax",
-        "--image-size",
-        "32",
-        "--embed-dim",
-        "8",
-        "--hidden-dim",
-        "16",
-        "--fusion-dim",
-        "16",
-        "--min-count",
-        "1",
-        "--explainer-epochs",
-        "1",
-        "--device",
-        "cpu",
-        "--quiet",
+        *tiny_flags(explainer_epochs=1),
     ]
     assert main(args) == 0
     saved = load_tensors(run / "model.safetensors")

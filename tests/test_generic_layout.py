@@ -12,7 +12,7 @@ from interpnet.data.layouts import detect_dataset, open_layout
 from interpnet.errors import DataError
 from interpnet.model import InterpNet
 
-from .conftest import TINY_MODEL
+from .conftest import tiny_flags
 
 
 @pytest.fixture()
@@ -122,12 +122,6 @@ def test_broken_files_and_missing_images(folder):
 
 def test_train_explain_evaluate_on_a_metadata_folder(folder, tmp_path, capsys):
     run = tmp_path / "run"
-    flags = []
-    for k, v in TINY_MODEL.items():
-        flags += [
-            f"--{k.replace('_', '-')}",
-            *(str(x) for x in (v if isinstance(v, list) else [v])),
-        ]
     args = [
         "train",
         "--data-root",
@@ -138,10 +132,7 @@ def test_train_explain_evaluate_on_a_metadata_folder(folder, tmp_path, capsys):
         "0.25",
         "--test-fraction",
         "0.25",
-        "--device",
-        "cpu",
-        "--quiet",
-        *flags,
+        *tiny_flags(),
     ]
     assert main(args) == 0
     model = InterpNet.from_pretrained(run)

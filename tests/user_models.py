@@ -7,18 +7,15 @@ from torch import nn
 
 
 class Residual(nn.Module):
+    """x + BN(conv(x)): a skip connection inside a nested module."""
+
     def __init__(self, channels: int):
         super().__init__()
-        self.body = nn.Sequential(
-            nn.Conv2d(channels, channels, 3, padding=1, bias=False),
-            nn.BatchNorm2d(channels),
-            nn.ReLU(),
-            nn.Conv2d(channels, channels, 3, padding=1, bias=False),
-            nn.BatchNorm2d(channels),
-        )
+        self.conv = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.norm = nn.BatchNorm2d(channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.relu(x + self.body(x))
+        return torch.relu(x + self.norm(self.conv(x)))
 
 
 class UserCNN(nn.Module):

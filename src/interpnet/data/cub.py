@@ -186,10 +186,16 @@ def check_examples(
             continue
         examples.append(Example(image_id, rel, image_path, label, sentences))
     if missing and not skip_missing:
-        more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
-        raise DataError(
-            f"{where} has {len(missing)} missing or incomplete item(s): "
-            f"{'; '.join(missing[:3])}{more}. Fix the download, or drop them with the "
-            "skip-missing option"
+        raise missing_items_error(
+            f"{where} has", "missing or incomplete item(s)", missing, "Fix the download"
         )
     return examples, len(missing)
+
+
+def missing_items_error(where: str, what: str, missing: list[str], fix: str) -> DataError:
+    """One error for all missing items of a split, naming the first three."""
+    more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+    return DataError(
+        f"{where} {len(missing)} {what}: {'; '.join(missing[:3])}{more}. {fix}, or drop them "
+        "with the skip-missing option"
+    )

@@ -23,7 +23,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from interpnet.data.cub import Example
+from interpnet.data.cub import Example, missing_items_error
 from interpnet.errors import DataError
 
 METADATA_FILES = ("metadata.jsonl", "metadata.csv")
@@ -195,11 +195,8 @@ class MetadataLayout:
             else:
                 missing.append(f"{self.metadata}:{e.image_id}: image {e.image_path}")
         if missing and not skip_missing:
-            more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
-            raise DataError(
-                f"split {name!r} has {len(missing)} missing image(s): "
-                f"{'; '.join(missing[:3])}{more}. Fix the paths, or drop them with the "
-                "skip-missing option"
+            raise missing_items_error(
+                f"split {name!r} has", "missing image(s)", missing, "Fix the paths"
             )
         self.skipped[name] = len(missing)
         return examples

@@ -4,11 +4,25 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, TypeVar
 
 from interpnet.errors import ConfigError
 
 OPTIMIZERS = ("adam", "adamw")
+T = TypeVar("T")
+
+
+def options_from_dict(cls: type[T], data: dict[str, Any], source: str) -> T:
+    """An options dataclass from a dict (a JSON/TOML file): unknown keys and wrong types are
+    :class:`ConfigError` naming ``source``."""
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{source}: unknown option(s) {unknown}; known: {sorted(known)}")
+    try:
+        return cls(**data)
+    except TypeError as err:
+        raise ConfigError(f"{source}: {err}") from None
 
 
 @dataclass
@@ -66,11 +80,7 @@ class TrainingArgs:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "training args") -> TrainingArgs:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"{source}: unknown option(s) {unknown}; known: {sorted(known)}")
-        return cls(**data)
+        return options_from_dict(cls, data, source)
 
     def __str__(self) -> str:
         return json.dumps(self.to_dict())

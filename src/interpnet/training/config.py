@@ -17,7 +17,7 @@ from typing import Any
 from interpnet.errors import ConfigError, InterpnetError
 from interpnet.model.conditioning import VARIANTS
 from interpnet.model.explainer import ExplainerConfig
-from interpnet.training.args import TrainingArgs
+from interpnet.training.args import TrainingArgs, options_from_dict
 
 # Regularisation of the classifier phase. "paper" is the InterpNET paper's recipe exactly (Adam,
 # nothing else); "default" was chosen on the Flowers validation split so that the paper's MLP
@@ -153,14 +153,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "config") -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"{source}: unknown option(s) {unknown}; known: {sorted(known)}")
-        try:
-            return cls(**data)
-        except TypeError as err:
-            raise ConfigError(f"{source}: {err}") from None
+        return options_from_dict(cls, data, source)
 
     @classmethod
     def from_file(cls, path: str | Path) -> TrainConfig:
