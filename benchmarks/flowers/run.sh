@@ -13,9 +13,9 @@ mkdir -p "$out" "$work"
 timed "$out" features-first interpnet features flowers --root "$root" --out "$work/features" --quiet
 timed "$out" features-second interpnet features flowers --root "$root" --out "$work/features" --quiet
 # 2. the paper's recipe (Adam, lr 1e-3 / 5e-4, batch 32, MLP [500, 300], explainer 256/512/512,
-#    best checkpoint, lr halving); the explainer is capped at 15 epochs to fit 2 CPU cores
-common=(--data-root "$root" --features "$work/features" --explainer-epochs 15 --patience 3
-        --seed 0 --quiet)
+#    best checkpoint, lr halving, patience 10), and interpnet's default classifier recipe; the
+#    explainer is capped at 15 epochs to fit 2 CPU cores
+common=(--data-root "$root" --features "$work/features" --explainer-epochs 15 --seed 0 --quiet)
 train() {  # train NAME FLAGS...: a run directory left by an interrupted step is resumed
   local name=$1
   shift
