@@ -141,11 +141,14 @@ class RunDirectory:
     def read_log(self) -> list[dict[str, Any]]:
         if not self.log.is_file():
             return []
-        lines = self.log.read_text(encoding="utf-8").splitlines()
         try:
-            return [json.loads(line) for line in lines if line.strip()]
-        except json.JSONDecodeError as err:
+            lines = self.log.read_text(encoding="utf-8").splitlines()
+            records = [json.loads(line) for line in lines if line.strip()]
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
             raise CheckpointError(f"{self.log}: corrupt training log ({err})") from None
+        if not all(isinstance(r, dict) for r in records):
+            raise CheckpointError(f"{self.log}: corrupt training log (a line is not an object)")
+        return records
 
     def truncate_log(self, epochs: dict[str, int]) -> None:
         """Drop log lines of epochs after the saved state (``{phase: last kept epoch}``), so an

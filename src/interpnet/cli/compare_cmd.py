@@ -31,7 +31,13 @@ def run(args: argparse.Namespace) -> int:
         path = metrics_path(run_dir, args.split)
         if not path.is_file():
             raise InterpnetError(f"{path}: not found; run `interpnet evaluate {run_dir}` first")
-        metrics.append(read_json(path, "metrics file"))
+        m = read_json(path, "metrics file")
+        ok = isinstance(m, dict) and {"run", "variant", "accuracy"} <= set(m)
+        if not ok or not isinstance(m["accuracy"], int | float):
+            raise InterpnetError(
+                f"{path}: not a metrics file of interpnet evaluate; evaluate the run again"
+            )
+        metrics.append(m)
     headers, rows = compare_rows(metrics)
     csv_text = to_csv(headers, rows)
     print(markdown(headers, rows))

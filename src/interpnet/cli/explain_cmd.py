@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 from interpnet.devices import resolve_device
 from interpnet.errors import InterpnetError
@@ -32,6 +33,8 @@ def add_decoding_flags(p: argparse.ArgumentParser) -> None:
 def decoding_kwargs(args: argparse.Namespace) -> dict:
     if args.beam_width < 1 or args.max_length < 1:
         raise InterpnetError("--beam-width and --max-length must be at least 1")
+    if not math.isfinite(args.length_penalty):
+        raise InterpnetError(f"--length-penalty must be a finite number, got {args.length_penalty}")
     return {
         "beam_width": args.beam_width,
         "max_length": args.max_length,

@@ -29,20 +29,36 @@ class Example:
     sentences: list[str]
 
 
-def _read_table(path: Path, columns: int) -> list[list[str]]:
+def _read_text(path: Path) -> str:
+    """A UTF-8 text file, or a DataError naming it."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise DataError(
+            f"{path}: not UTF-8 text ({err.reason} at byte {err.start}); save it as UTF-8"
+        ) from None
+    except OSError as err:
+        raise DataError(f"{path}: cannot read ({err.strerror})") from None
+
+
+def _read_table(path: Path, columns: int, numeric: int = 1) -> list[list]:
+    """Rows of a whitespace-separated table; the first ``numeric`` columns are integers."""
     if not path.is_file():
         raise DataError(
             f"{path}: file not found; is the data root the folder that holds "
             "CUB_200_2011/ and text_c10/?"
         )
     rows = []
-    for n, line in enumerate(path.read_text().splitlines(), 1):
+    for n, line in enumerate(_read_text(path).splitlines(), 1):
         if not line.strip():
             continue
         parts = line.split(maxsplit=columns - 1)
         if len(parts) != columns:
             raise DataError(f"{path}:{n}: expected {columns} columns, got {line!r}")
-        rows.append(parts)
+        try:
+            rows.append([int(p) for p in parts[:numeric]] + parts[numeric:])
+        except ValueError:
+            raise DataError(f"{path}:{n}: expected integer ids, got {line!r}") from None
     return rows
 
 
@@ -76,14 +92,14 @@ class CUBLayout:
         self.text_dir = self.root / "text_c10"
         classes = _read_table(cub / "classes.txt", 2)
         self.class_names = [name for _, name in classes]
-        class_index = {int(cid): i for i, (cid, _) in enumerate(classes)}
-        self.paths = {int(i): p for i, p in _read_table(cub / "images.txt", 2)}
+        class_index = {cid: i for i, (cid, _) in enumerate(classes)}
+        self.paths = {i: p for i, p in _read_table(cub / "images.txt", 2)}
         labels_path = cub / "image_class_labels.txt"
         self.labels = {}
-        for image_id, class_id in _read_table(labels_path, 2):
-            if int(class_id) not in class_index:
+        for image_id, class_id in _read_table(labels_path, 2, numeric=2):
+            if class_id not in class_index:
                 raise DataError(f"{labels_path}: image {image_id} has unknown class {class_id}")
-            self.labels[int(image_id)] = class_index[int(class_id)]
+            self.labels[image_id] = class_index[class_id]
         if set(self.labels) != set(self.paths):
             raise DataError(f"{labels_path}: image ids do not match images.txt")
         self.sentences_per_image = sentences_per_image
@@ -119,7 +135,7 @@ class CUBLayout:
         if not path.is_file():
             raise DataError(f"{path}: split file not found")
         ids = []
-        for n, line in enumerate(path.read_text().splitlines(), 1):
+        for n, line in enumerate(_read_text(path).splitlines(), 1):
             rel = line.strip()
             if not rel:
                 continue
@@ -172,12 +188,7 @@ def check_examples(
         if not text_path.is_file():
             missing.append(f"text {text_path}")
             continue
-        try:
-            text = text_path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as err:
-            raise DataError(
-                f"{text_path}: not UTF-8 text ({err.reason} at byte {err.start}); save it as UTF-8"
-            ) from None
+        text = _read_text(text_path)
         sentences = [s.strip() for s in text.splitlines() if s.strip()]
         if len(sentences) < sentences_per_image:
             missing.append(

@@ -29,10 +29,27 @@ def _loadmat(path: Path, keys: tuple[str, ...]) -> dict:
         data = loadmat(path)
     except (MatReadError, ValueError, OSError, TypeError) as err:
         raise DataError(f"{path}: cannot read MATLAB file ({err})") from None
+    except Exception as err:  # noqa: BLE001 - scipy's parser fails on broken files in many ways
+        raise DataError(f"{path}: cannot read MATLAB file ({type(err).__name__}: {err})") from None
     missing = [k for k in keys if k not in data]
     if missing:
         raise DataError(f"{path}: has no {missing}; is this the official file?")
-    return {k: [int(v) for v in data[k].ravel()] for k in keys}
+    try:
+        return {k: [int(v) for v in data[k].ravel()] for k in keys}
+    except (TypeError, ValueError, AttributeError) as err:
+        raise DataError(f"{path}: {keys} must hold integer ids ({err})") from None
+
+
+def _class_names(path: Path) -> dict[str, str]:
+    try:
+        names = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise DataError(
+            f"{path}: not a JSON file of class names ({err}); fix or remove it"
+        ) from None
+    if not isinstance(names, dict) or not all(isinstance(v, str) for v in names.values()):
+        raise DataError(f'{path}: expected {{"1": "pink primrose", ...}}; fix or remove it')
+    return names
 
 
 class FlowersLayout:
@@ -55,7 +72,7 @@ class FlowersLayout:
             )
         num_classes = max(labels)
         names_path = self.root / "cat_to_name.json"
-        names = json.loads(names_path.read_text()) if names_path.is_file() else {}
+        names = _class_names(names_path) if names_path.is_file() else {}
         self.class_names = [names.get(str(c), f"class_{c:03d}") for c in range(1, num_classes + 1)]
         self.split_ids = {split: sets[key] for split, key in _SETS.items()}
         self.sentences_per_image = sentences_per_image

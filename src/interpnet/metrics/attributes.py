@@ -2,30 +2,38 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from interpnet.data.synthbirds import MANIFEST, parse_mentions, visible_attributes
+from interpnet.errors import DataError
+from interpnet.storage import read_json
 
 
 class AttributeTruth:
     """Per-image true visible attributes and discriminative attributes of a SynthBirds root."""
 
     def __init__(self, root: str | Path):
-        manifest = json.loads((Path(root) / MANIFEST).read_text())
-        species = {sp["class_id"]: sp for sp in manifest["species"]}
+        path = Path(root) / MANIFEST
+        manifest = read_json(path, "SynthBirds manifest")
         self.truth: dict[str, set] = {}
         self.discriminative: dict[str, set] = {}
-        for img in manifest["images"]:
-            sp = species[int(img["path"].split(".", 1)[0])]
-            visible = visible_attributes(img["occluded"])
-            attrs = sp["attributes"]
-            self.truth[img["path"]] = {(t, attrs[t]) for t in visible}
-            self.discriminative[img["path"]] = {
-                (t, attrs[t])
-                for t in sp["discriminative"]
-                if t in visible and not (t == "eye_ring" and attrs[t] == "no")
-            }
+        try:
+            species = {sp["class_id"]: sp for sp in manifest["species"]}
+            for img in manifest["images"]:
+                sp = species[int(img["path"].split(".", 1)[0])]
+                visible = visible_attributes(img["occluded"])
+                attrs = sp["attributes"]
+                self.truth[img["path"]] = {(t, attrs[t]) for t in visible}
+                self.discriminative[img["path"]] = {
+                    (t, attrs[t])
+                    for t in sp["discriminative"]
+                    if t in visible and not (t == "eye_ring" and attrs[t] == "no")
+                }
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as err:
+            raise DataError(
+                f"{path}: not a SynthBirds manifest ({type(err).__name__}: {err}); regenerate "
+                "the data set"
+            ) from None
 
     @staticmethod
     def available(root: str | Path) -> bool:

@@ -35,10 +35,15 @@ def metrics_path(run_dir: str | Path, split: str) -> Path:
 def _align(records: list[dict], examples: list[Example], source: str) -> list[dict]:
     """Records in the order of ``examples``; every example needs exactly one record."""
     by_key = {}
-    for r in records:
+    for n, r in enumerate(records, 1):
         if "key" not in r or "explanation" not in r or "label" not in r:
             raise InterpnetError(f"{source}: each line needs 'key', 'label' and 'explanation'")
-        by_key[r["key"]] = r
+        label, text = r["label"], r["explanation"]
+        if isinstance(label, bool) or not isinstance(label, int) or not isinstance(text, str):
+            raise InterpnetError(
+                f"{source}: record {n}: 'label' must be a class index and 'explanation' a string"
+            )
+        by_key[str(r["key"])] = r
     missing = [e.rel_path for e in examples if e.rel_path not in by_key]
     if missing:
         raise InterpnetError(

@@ -108,10 +108,15 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
         raise InterpnetError(f"{path}: explanations file not found") from None
+    except UnicodeDecodeError as err:
+        raise InterpnetError(f"{path}: not UTF-8 text ({err})") from None
     try:
-        return [json.loads(line) for line in lines if line.strip()]
+        records = [json.loads(line) for line in lines if line.strip()]
     except json.JSONDecodeError as err:
         raise InterpnetError(f"{path}: not a JSON-lines file ({err})") from None
+    if not all(isinstance(r, dict) for r in records):
+        raise InterpnetError(f"{path}: every line must be a JSON object")
+    return records
 
 
 def format_samples(records: list[dict[str, Any]], n: int = 10, references: int = 2) -> str:

@@ -40,7 +40,7 @@ def _get(d: dict[str, Any] | None, path: tuple[str, ...]) -> Any:
 
 
 def _fmt(label: str, value: Any) -> str:
-    if value is None:
+    if value is None or isinstance(value, bool) or not isinstance(value, int | float):
         return "-"
     return f"{100 * value:.1f}%" if label in _PERCENT else f"{value:.1f}"
 
@@ -83,7 +83,7 @@ def compare_rows(metrics: list[dict[str, Any]]) -> tuple[list[str], list[list[st
     rows = []
     for m in metrics:
         rows.append(
-            [m["run"], m["variant"], f"{100 * m['accuracy']:.1f}%"]
+            [str(m["run"]), str(m["variant"]), f"{100 * m['accuracy']:.1f}%"]
             + [_fmt(label, _get(m.get("explanations"), p)) for label, p in COLUMNS]
         )
     if metrics and metrics[0].get("human"):

@@ -9,6 +9,7 @@ this config is what ``interpnet train`` maps its flags to (see
 from __future__ import annotations
 
 import json
+import math
 import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -102,6 +103,11 @@ class TrainConfig:
     device: str = "auto"
 
     def __post_init__(self) -> None:
+        for f in fields(self):
+            values = getattr(self, f.name)
+            for value in values if isinstance(values, list) else [values]:
+                if isinstance(value, float) and not math.isfinite(value):
+                    raise ConfigError(f"{f.name} must be finite, got {value}")
         if self.variant not in VARIANTS:
             raise ConfigError(f"unknown variant {self.variant!r}; choose one of {VARIANTS}")
         if self.recipe not in RECIPES:

@@ -47,6 +47,10 @@ class SynthBirdsConfig:
             raise InterpnetError(f"images_per_species must be >= 3, got {self.images_per_species}")
         if self.image_size < 16:
             raise InterpnetError(f"image_size must be >= 16, got {self.image_size}")
+        if not (0 < self.val_fraction < 1 and 0 < self.test_fraction < 1):
+            raise InterpnetError("val_fraction and test_fraction must be between 0 and 1")
+        if not 0 <= self.occlusion_prob <= 1:
+            raise InterpnetError(f"occlusion_prob must be in [0, 1], got {self.occlusion_prob}")
         if not 0 < self.val_fraction + self.test_fraction < 1:
             raise InterpnetError("val_fraction + test_fraction must be between 0 and 1")
 
