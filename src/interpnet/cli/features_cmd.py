@@ -6,6 +6,7 @@ import argparse
 import time
 
 from interpnet.data.layouts import DATASETS, open_layout, split_examples
+from interpnet.devices import resolve_device
 from interpnet.features import available_backbones, extract_features
 from interpnet.training.data import ALL_SPLITS
 
@@ -47,7 +48,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="drop (and count) images whose image or text file is missing",
     )
-    p.add_argument("--device", default="cpu", help="'cpu' or 'cuda' (default: cpu)")
+    p.add_argument(
+        "--device",
+        default="auto",
+        help="'auto' (CUDA when available), 'cpu' or 'cuda' (default: auto)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -66,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         args.out,
         args.layers,
         args.batch_size,
-        device=args.device,
+        device=resolve_device(args.device),
         progress=not args.quiet,
     )
     seconds = time.time() - start
