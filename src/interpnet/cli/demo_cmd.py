@@ -9,6 +9,7 @@ from pathlib import Path
 
 from interpnet.data.synthbirds import SynthBirdsConfig, generate_synthbirds
 from interpnet.report import explain_split, format_samples, split_accuracy, write_jsonl
+from interpnet.rundir import RunDirectory
 from interpnet.storage import write_json
 from interpnet.training import TrainConfig, configured_trainer
 from interpnet.training.data import model_split
@@ -77,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     model = configured_trainer(cfg, run_dir, progress=progress).fit()
     test = model_split(model, cfg, "test", progress)
     records = explain_split(model, test, progress=progress)
-    write_jsonl(run_dir / "explanations" / "test.jsonl", records)
+    write_jsonl(RunDirectory(run_dir).explanations("test"), records)
     accuracy = split_accuracy(records)
     elapsed = time.time() - start
     write_json(
