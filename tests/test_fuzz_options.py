@@ -165,6 +165,21 @@ def test_failing_commands_lose_nothing(run, tiny_birds, tmp_path, capsys):
         ["evaluate", str(run), "--explanations", str(bad_jsonl), "--no-java", "--quiet"],
         ["compare", str(run), str(tmp_path), "--csv", str(run / "compare.csv")],
         ["data", "synthbirds", "--out", str(tiny_birds), "--species", "3", "--quiet"],
+        ["demo", "--workdir", str(run.parent), "--device", "tpu", "--quiet"],
+        [
+            "train",
+            "--data-root",
+            str(tiny_birds),
+            "--out",
+            str(tmp_path / "fresh"),
+            "--features",
+            str(tmp_path / "cache"),
+            "--variant",
+            "custom",
+            "--layers",
+            "side.nope",
+            "--quiet",
+        ],
     ]
     data_before = _snapshot(tiny_birds)
     for argv in commands:
@@ -172,6 +187,7 @@ def test_failing_commands_lose_nothing(run, tiny_birds, tmp_path, capsys):
         err = capsys.readouterr().err.strip()
         assert err.startswith("interpnet: error:") and err.count("\n") == 0, (argv, err)
     assert _snapshot(run) == before
+    assert not (tmp_path / "cache").exists() and not (tmp_path / "fresh").exists()
     assert _snapshot(moved) == moved_before
     assert _snapshot(tiny_birds) == data_before
 

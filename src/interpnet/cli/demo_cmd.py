@@ -8,6 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from interpnet.data.synthbirds import SynthBirdsConfig, generate_synthbirds
+from interpnet.devices import resolve_device
 from interpnet.report import explain_split, format_samples, split_accuracy, write_jsonl
 from interpnet.rundir import RunDirectory
 from interpnet.storage import write_json
@@ -68,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
     start = time.time()
     progress = not args.quiet
     workdir = Path(args.workdir)
+    resolve_device(args.device)  # a bad device is an error before any data is generated
     data_root = generate_synthbirds(workdir / "synthbirds", DEMO_DATA, progress=progress)
     cfg = demo_config(data_root, variant=args.variant, seed=args.seed, device=args.device)
     run_dir = workdir / "runs" / f"{args.variant}-{time.strftime('%Y%m%d-%H%M%S')}"

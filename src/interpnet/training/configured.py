@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from interpnet.errors import CheckpointError, ConfigError, InterpnetError
-from interpnet.model import InterpNet
+from interpnet.model import InterpNet, MLPClassifier
 from interpnet.model.loading import check_classifier_name
 from interpnet.rundir import RunDirectory
 from interpnet.training.config import TrainConfig
@@ -52,6 +52,11 @@ def configured_trainer(
             f"num_hidden {cfg.num_hidden} asks for more hidden layers than the classifier has "
             f"(hidden_sizes {cfg.hidden_sizes})"
         )
+    if cfg.features and not cfg.classifier:
+        # the MLP's module names do not depend on the feature sizes: check the layers the
+        # conditioning reads on a stand-in before any feature is extracted
+        sides = {name: 1 for name in cfg.backbone_layers}
+        conditioning.introspector(MLPClassifier(1, 2, cfg.hidden_sizes, sides))
     torch.manual_seed(cfg.seed)  # the classifier's initial weights depend on the seed only
     classifier = None
     if not cfg.features:
