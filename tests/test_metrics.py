@@ -132,6 +132,7 @@ def test_plain_cider_equals_coco_cider_d_where_their_differences_vanish():
     assert per == pytest.approx([float(x) for x in coco_per], rel=1e-9)
 
 
+@pytest.mark.filterwarnings("ignore:\\s*The hypothesis contains 0 counts:UserWarning")
 def test_bleu_matches_nltk_corpus_bleu():
     nltk_bleu = pytest.importorskip("nltk.translate.bleu_score", reason="nltk not installed")
     refs = [
