@@ -30,6 +30,16 @@ def _generator(seed: int, phase: str, epoch: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed * 1_000_003 + epoch * 2 + (phase == "explainer"))
 
 
+def _logged_epochs(state: dict[str, Any]) -> dict[str, int]:
+    """{phase: last epoch the saved state covers}: all of the phases before the state's, its
+    finished epochs, none of the phases after it."""
+    order = PHASES.index(state["phase"]) if state["phase"] in PHASES else len(PHASES)
+    return {
+        phase: 10**9 if i < order else state["epoch"] if i == order else 0
+        for i, phase in enumerate(PHASES)
+    }
+
+
 def _fresh_state(phase: str, lr: float) -> dict[str, Any]:
     return {"phase": phase, "epoch": 0, "best": None, "bad_epochs": 0, "lr": lr}
 
@@ -127,12 +137,8 @@ class Trainer:
             first = "classifier" if args.train_classifier else "explainer"
             lr = args.lr_classifier if first == "classifier" else args.lr_explainer
             state = _fresh_state(first, lr)
-        done = {"classifier": 0, "explainer": 0}
-        for phase in PHASES[: PHASES.index(state["phase"]) if state["phase"] in PHASES else 2]:
-            done[phase] = 10**9
-        if state["phase"] in PHASES:
-            done[state["phase"]] = state["epoch"]
-        run.truncate_log(done)
+        if resume:  # a fresh run has no log yet
+            run.truncate_log(_logged_epochs(state))
         return state
 
     @torch.no_grad()
