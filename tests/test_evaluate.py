@@ -52,7 +52,19 @@ def test_evaluate_writes_metrics_and_is_deterministic(runs):
         assert set(saved[side]["attributes"]) >= {"precision", "recall"}
     assert saved["human"]["attributes"]["precision"] == 1.0  # references only state the truth
     assert (run / "explanations" / "test.jsonl").is_file()
-    assert (run / "sentence_classifier" / "model.safetensors").is_file()
+    for side in ("explanations", "human"):
+        assert set(saved[side]["specificity"]) >= {"distinct_share", "copied_share", "distinct_2"}
+        assert set(saved[side]["self_retrieval"]) == {"R@1", "R@5", "median_rank", "pool"}
+        assert saved[side]["self_retrieval"]["pool"] == 12  # all images of a small split
+    cf = saved["explanations"]["counterfactual"]
+    labels = [json.loads(x)["label"] for x in (run / "explanations/test.jsonl").open()]
+    assert cf["applicable"] and cf["swaps"] == sum(len(set(labels) - {y}) > 0 for y in labels)
+    assert saved["judges"]["trained_on"] == "val references"
+    assert saved["judges"]["heldout"] == "train references"
+    assert 0 <= saved["judges"]["heldout_sentence_accuracy"] <= 1
+    assert saved["judges"]["heldout_retrieval"]["pool"] > 1
+    assert (run / "scorers" / "judge" / "sentence_classifier" / "model.safetensors").is_file()
+    assert (run / "scorers" / "judge" / "retrieval" / "model.safetensors").is_file()
     second = evaluate_run(run, **QUIET)
     assert _strip(first) == _strip(second)
 
@@ -61,6 +73,10 @@ def test_without_java_the_other_metrics_are_still_computed(runs, monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
     logs = []
     m = evaluate_run(runs["captioning"], human=False, progress=False, log=logs.append)
+    assert m["explanations"]["counterfactual"] == {
+        "applicable": False,
+        "why": "r(x) holds only the input: no decision to swap",
+    }
     warning = [line for line in logs if "java not found" in line]
     assert len(warning) == 1 and "apt-get install" in warning[0]
     assert "METEOR" not in m["explanations"]["standard"]

@@ -11,7 +11,9 @@ RUN_DIR/
   state/               last epoch's weights, optimizer and RNG state (for resuming)
   explanations/        <split>.jsonl
   metrics.json         written by evaluate (metrics-<split>.json for other splits)
-  sentence_classifier/ the judge evaluate trains and caches
+  scorers/judge/       the judges evaluate trains on the validation references (cached)
+  scorers/reward/      the reward models of training and reranking (training references)
+  scorers/features/    backbone features of the data's images for the judges (cached)
 ```
 """
 
@@ -32,7 +34,7 @@ TRAINING_ARGS = "training_args.json"
 LOG = "train_log.jsonl"
 STATE = "state"
 EXPLANATIONS = "explanations"
-SENTENCE_CLASSIFIER = "sentence_classifier"
+SCORERS = "scorers"
 
 
 class RunDirectory:
@@ -84,9 +86,13 @@ class RunDirectory:
     def state_file(self) -> Path:
         return self.path / STATE / "trainer.json"
 
+    def scorers(self, role: str) -> Path:
+        """Folder of the cached scorers of a role (``judge`` or ``reward``)."""
+        return self.path / SCORERS / role
+
     @property
-    def sentence_classifier(self) -> Path:
-        return self.path / SENTENCE_CLASSIFIER
+    def scorer_features(self) -> Path:
+        return self.path / SCORERS / "features"
 
     def explanations(self, split: str) -> Path:
         return self.path / EXPLANATIONS / f"{split}.jsonl"

@@ -1,4 +1,5 @@
-"""Batched beam search: all inputs and all beams advance together, one step at a time."""
+"""Batched beam search and diverse beam search: all inputs and all beams advance together,
+one step at a time."""
 
 from __future__ import annotations
 
@@ -10,6 +11,83 @@ from interpnet.model.explainer import LRCNExplainer
 def length_penalty(lengths: torch.Tensor, alpha: float) -> torch.Tensor:
     """GNMT length penalty ((5 + len) / 6) ** alpha; alpha = 0 disables it."""
     return ((5.0 + lengths.float()) / 6.0) ** alpha
+
+
+@torch.no_grad()
+def beam_candidates(
+    explainer: LRCNExplainer,
+    cond: torch.Tensor,
+    bos_id: int,
+    eos_id: int,
+    beam_width: int = 3,
+    max_length: int = 30,
+    groups: int = 1,
+    diversity: float = 0.0,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """All final beams of a (diverse) beam search over a batch.
+
+    With ``groups`` > 1 this is diverse beam search (Vijayakumar et al. 2018, Hamming
+    diversity): the beams are split into groups of ``beam_width // groups``; at each step the
+    groups choose in turn, and a token already chosen at this step by an earlier group costs
+    ``diversity`` per choice. Ranking uses these penalised scores; the returned log-probabilities
+    are the model's own.
+
+    Returns token ids (B, W, L), model log-probabilities (B, W), lengths (B, W) and the ranking
+    scores (B, W).
+    """
+    if beam_width < 1:
+        raise ValueError(f"beam_width must be >= 1, got {beam_width}")
+    if groups < 1 or beam_width % groups:
+        raise ValueError(f"groups ({groups}) must divide beam_width ({beam_width})")
+    if diversity < 0:
+        raise ValueError(f"diversity must be 0 or more, got {diversity}")
+    batch, width, device = cond.shape[0], beam_width, cond.device
+    group_width = width // groups
+    cond = cond.repeat_interleave(width, dim=0)
+    state = explainer.init_state(batch * width, device)
+    token = torch.full((batch * width,), bos_id, dtype=torch.long, device=device)
+    scores = torch.full((batch, width), float("-inf"), device=device)
+    scores[:, ::group_width] = 0.0  # one live beam per group at the start: beams are distinct
+    logprob = torch.zeros(batch, width, device=device)
+    finished = torch.zeros(batch, width, dtype=torch.bool, device=device)
+    lengths = torch.zeros(batch, width, dtype=torch.long, device=device)
+    history = torch.zeros(batch, width, 0, dtype=torch.long, device=device)
+    offsets = (torch.arange(batch, device=device) * width).unsqueeze(1)
+    for _ in range(max_length):
+        logp, state = explainer.step(token, cond, state)
+        vocab = logp.shape[-1]
+        logp = logp.view(batch, width, vocab)
+        # A finished beam continues only with <pad> (id 0) at no cost.
+        done = torch.full_like(logp, float("-inf"))
+        done[..., 0] = 0.0
+        logp = torch.where(finished.unsqueeze(-1), done, logp)
+        chosen = torch.zeros(batch, vocab, device=device)  # tokens picked by earlier groups
+        new_scores, parents, tokens = [], [], []
+        for g in range(groups):
+            beams = slice(g * group_width, (g + 1) * group_width)
+            penalty = diversity * chosen.unsqueeze(1) * (~finished[:, beams]).unsqueeze(-1)
+            total = scores[:, beams].unsqueeze(-1) + logp[:, beams] - penalty
+            s, flat = total.reshape(batch, group_width * vocab).topk(group_width, dim=1)
+            new_scores.append(s)
+            parents.append(flat // vocab + g * group_width)
+            tokens.append(flat % vocab)
+            chosen.scatter_add_(1, flat % vocab, torch.ones_like(s))
+        scores = torch.cat(new_scores, dim=1)
+        parent, token2d = torch.cat(parents, dim=1), torch.cat(tokens, dim=1)
+        step_logp = logp.reshape(batch, width * vocab).gather(1, parent * vocab + token2d)
+        logprob = logprob.gather(1, parent) + step_logp
+        history = torch.cat(
+            [history.gather(1, parent.unsqueeze(-1).expand_as(history)), token2d.unsqueeze(-1)],
+            dim=2,
+        )
+        was_finished = finished.gather(1, parent)
+        lengths = lengths.gather(1, parent) + (~was_finished).long()
+        finished = was_finished | (token2d == eos_id)
+        state = explainer.reorder_state(state, (parent + offsets).view(-1))
+        token = token2d.view(-1)
+        if bool(finished.all()):
+            break
+    return history, logprob, lengths, scores
 
 
 @torch.no_grad()
@@ -27,41 +105,10 @@ def beam_search(
 
     Returns token ids (B, L) like :func:`greedy_decode` and the chosen beams' log-probabilities.
     """
-    if beam_width < 1:
-        raise ValueError(f"beam_width must be >= 1, got {beam_width}")
-    batch, width, device = cond.shape[0], beam_width, cond.device
-    cond = cond.repeat_interleave(width, dim=0)
-    state = explainer.init_state(batch * width, device)
-    token = torch.full((batch * width,), bos_id, dtype=torch.long, device=device)
-    scores = torch.full((batch, width), float("-inf"), device=device)
-    scores[:, 0] = 0.0  # only one live beam at the start, so beams are distinct
-    finished = torch.zeros(batch, width, dtype=torch.bool, device=device)
-    lengths = torch.zeros(batch, width, dtype=torch.long, device=device)
-    history = torch.zeros(batch, width, 0, dtype=torch.long, device=device)
-    offsets = (torch.arange(batch, device=device) * width).unsqueeze(1)
-    for _ in range(max_length):
-        logp, state = explainer.step(token, cond, state)
-        vocab = logp.shape[-1]
-        logp = logp.view(batch, width, vocab)
-        # A finished beam continues only with <pad> (id 0) at no cost.
-        done = torch.full_like(logp, float("-inf"))
-        done[..., 0] = 0.0
-        logp = torch.where(finished.unsqueeze(-1), done, logp)
-        total = (scores.unsqueeze(-1) + logp).view(batch, width * vocab)
-        scores, flat = total.topk(width, dim=1)
-        parent, token2d = flat // vocab, flat % vocab
-        history = torch.cat(
-            [history.gather(1, parent.unsqueeze(-1).expand_as(history)), token2d.unsqueeze(-1)],
-            dim=2,
-        )
-        was_finished = finished.gather(1, parent)
-        lengths = lengths.gather(1, parent) + (~was_finished).long()
-        finished = was_finished | (token2d == eos_id)
-        state = explainer.reorder_state(state, (parent + offsets).view(-1))
-        token = token2d.view(-1)
-        if bool(finished.all()):
-            break
-    normalized = scores / length_penalty(lengths.clamp(min=1), alpha)
+    history, logprob, lengths, _ = beam_candidates(
+        explainer, cond, bos_id, eos_id, beam_width, max_length
+    )
+    normalized = logprob / length_penalty(lengths.clamp(min=1), alpha)
     best = normalized.argmax(dim=1)
-    rows = torch.arange(batch, device=device)
-    return history[rows, best], scores[rows, best]
+    rows = torch.arange(cond.shape[0], device=cond.device)
+    return history[rows, best], logprob[rows, best]

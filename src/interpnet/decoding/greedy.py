@@ -1,10 +1,46 @@
-"""Batched greedy decoding: one Python loop over time steps for the whole batch."""
+"""Batched step-by-step decoding (greedy, or any per-step token choice): one Python loop over
+time steps for the whole batch."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 
 from interpnet.model.explainer import LRCNExplainer
+
+Chooser = Callable[[torch.Tensor], torch.Tensor]  # log-probs (B, V) -> next tokens (B,)
+
+
+@torch.no_grad()
+def decode_loop(
+    explainer: LRCNExplainer,
+    cond: torch.Tensor,
+    bos_id: int,
+    eos_id: int,
+    choose: Chooser,
+    max_length: int = 30,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Decode a batch, picking each next token with ``choose``. Returns token ids (B, L)
+    (``<eos>`` then ``<pad>``=0 after a sentence ends) and each sentence's total model
+    log-probability (B,)."""
+    batch = cond.shape[0]
+    state = explainer.init_state(batch, cond.device)
+    token = torch.full((batch,), bos_id, dtype=torch.long, device=cond.device)
+    finished = torch.zeros(batch, dtype=torch.bool, device=cond.device)
+    scores = torch.zeros(batch, device=cond.device)
+    out = []
+    for _ in range(max_length):
+        logp, state = explainer.step(token, cond, state)
+        token = choose(logp)
+        picked = logp.gather(1, token.unsqueeze(1)).squeeze(1)
+        scores += torch.where(finished, torch.zeros_like(picked), picked)
+        token = token.masked_fill(finished, 0)
+        out.append(token)
+        finished |= token == eos_id
+        if bool(finished.all()):
+            break
+    return torch.stack(out, dim=1), scores
 
 
 @torch.no_grad()
@@ -17,22 +53,6 @@ def greedy_decode(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Decode a batch greedily from conditioning vectors ``cond`` (from ``explainer.condition``).
 
-    Returns token ids (B, L) (``<eos>`` then ``<pad>``=0 after a sentence ends) and the total
-    log-probability of each sentence (B,).
+    Returns token ids (B, L) and the total log-probability of each sentence (B,).
     """
-    batch = cond.shape[0]
-    state = explainer.init_state(batch, cond.device)
-    token = torch.full((batch,), bos_id, dtype=torch.long, device=cond.device)
-    finished = torch.zeros(batch, dtype=torch.bool, device=cond.device)
-    scores = torch.zeros(batch, device=cond.device)
-    out = []
-    for _ in range(max_length):
-        logp, state = explainer.step(token, cond, state)
-        best, token = logp.max(dim=-1)
-        scores += torch.where(finished, torch.zeros_like(best), best)
-        token = token.masked_fill(finished, 0)
-        out.append(token)
-        finished |= token == eos_id
-        if bool(finished.all()):
-            break
-    return torch.stack(out, dim=1), scores
+    return decode_loop(explainer, cond, bos_id, eos_id, lambda lp: lp.argmax(dim=-1), max_length)

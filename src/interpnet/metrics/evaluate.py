@@ -12,20 +12,25 @@ from typing import Any
 import torch
 
 from interpnet.data.cub import Example
-from interpnet.data.layouts import Layout, split_examples
+from interpnet.data.layouts import split_examples
+from interpnet.decoding import Decoding
 from interpnet.errors import InterpnetError
 from interpnet.metrics.attributes import AttributeTruth
 from interpnet.metrics.captions import caption_metrics, human_agreement
-from interpnet.metrics.faithfulness import class_relevance, introspection_fidelity
+from interpnet.metrics.counterfactual import counterfactual_explanations
+from interpnet.metrics.faithfulness import counterfactual_move
 from interpnet.metrics.java import JavaUnavailable, coco_toolkit_dir, java_executable
+from interpnet.metrics.judges import JUDGE_BACKBONE, judge_features, judged, judges
 from interpnet.metrics.meteor import Meteor
 from interpnet.metrics.ptb import fallback_tokenize, ptb_tokenize
-from interpnet.metrics.sentence_classifier import SentenceClassifier
+from interpnet.metrics.specificity import specificity
 from interpnet.model import InterpNet
 from interpnet.report.explanations import explain_split, read_jsonl, write_jsonl
 from interpnet.rundir import RunDirectory
+from interpnet.scorers.rewards import Reranker
 from interpnet.storage import write_json
 from interpnet.training.data import model_split, open_run_layout, run_config
+from interpnet.training.rewards import run_reranker
 
 
 def metrics_path(run_dir: str | Path, split: str) -> Path:
@@ -50,53 +55,6 @@ def _align(records: list[dict], examples: list[Example], source: str) -> list[di
             f"{source}: no explanation for {len(missing)} image(s) of the split, e.g. {missing[0]}"
         )
     return [by_key[e.rel_path] for e in examples]
-
-
-def sentence_classifier(
-    run_dir: str | Path, layout: Layout, log: Callable[[str], None]
-) -> tuple[SentenceClassifier, dict]:
-    """The run's cached sentence classifier, trained on first use from the training references
-    (its validation accuracy on single human sentences is stored beside it)."""
-    cache = RunDirectory(run_dir).sentence_classifier
-    train = layout.split("train", skip_missing=True)
-    key = {
-        "data_root": str(Path(layout.root).resolve()),
-        "train_images": len(train),
-        "classes": len(layout.class_names),
-    }
-    if (cache / "config.json").is_file():
-        model, info = SentenceClassifier.load(cache)
-        if info.get("key") == key:
-            return model, info
-    log("training the sentence classifier on the training references (cached in the run dir)")
-    sents = [s for e in train for s in e.sentences]
-    model = SentenceClassifier.fit(
-        sents, [e.label for e in train for _ in e.sentences], len(layout.class_names)
-    )
-    val = layout.split("val", skip_missing=True)
-    probs = model.predict_proba([s for e in val for s in e.sentences])
-    truth = torch.tensor([e.label for e in val for _ in e.sentences])
-    info = {
-        "key": key,
-        "train_sentences": len(sents),
-        "val_sentence_accuracy": float((probs.argmax(1) == truth).float().mean()),
-    }
-    model.save(cache, info)
-    return model, info
-
-
-def _faithfulness(
-    sc: SentenceClassifier, sentences: list[list[str]], predicted: torch.Tensor, true: torch.Tensor
-) -> dict[str, Any]:
-    """Class relevance and fidelity for one or more sentences per example."""
-    per = [len(s) for s in sentences]
-    probs = sc.predict_proba([x for s in sentences for x in s])
-    pred = predicted.repeat_interleave(torch.tensor(per))
-    tru = true.repeat_interleave(torch.tensor(per))
-    return {
-        "class_relevance": class_relevance(probs, pred, tru),
-        **introspection_fidelity(probs, pred, tru),
-    }
 
 
 @contextlib.contextmanager
@@ -126,26 +84,42 @@ def evaluate_run(
     progress: bool = True,
     log: Callable[[str], None] = print,
     model: InterpNet | None = None,
-    **decode: Any,
+    decoding: Decoding | None = None,
+    reranker: Reranker | None = None,
+    retrieval: bool = True,
+    counterfactual: bool = True,
+    **options: Any,
 ) -> dict[str, Any]:
     """Evaluate a run directory on one split; writes ``metrics.json`` (test) and returns it.
 
     The data is the run's (``train_config.json``) or ``data_root``; ``model`` is the run's
     model when it is already loaded (needed for a classifier the run cannot rebuild itself).
-    Undefined values (e.g. precision when nothing was mentioned) are ``None``.
+    ``decoding`` (or its fields as keyword arguments) says how to decode; a reranking decoding
+    uses ``reranker`` or else the run's reward models. Besides the caption metrics it reports
+    specificity, and, by judges trained on the validation references (a sentence classifier;
+    with ``retrieval``, an image-text retrieval model on pretrained backbone features): class
+    relevance, introspection fidelity, self-retrieval and (``counterfactual``, when the model
+    decodes) the counterfactual move rate. Undefined values are ``None``.
     """
     start = time.time()
     run = RunDirectory(run_dir)
     model = model if model is not None else InterpNet.from_pretrained(run.path)
+    decoding = decoding if decoding is not None else Decoding(**options)
     cfg = run_config(run.path, data_root)
     root = cfg.data_root
     layout = open_run_layout(cfg)
     examples = split_examples(layout, split, cfg.skip_missing, log)
+    data = None
     if explanations is not None:
         records = _align(read_jsonl(explanations), examples, str(explanations))
     else:
         data = model_split(model, cfg, split, progress, layout)
-        records = explain_split(model, data, progress=progress, **decode)
+        if decoding.rerank is not None and reranker is None:
+            train = model_split(model, cfg, "train", progress, layout)
+            reranker = run_reranker(model, train, run, decoding.rerank, log)
+        records = explain_split(
+            model, data, progress=progress, decoding=decoding, reranker=reranker
+        )
         write_jsonl(run.explanations(split), records)
     hyps = [r["explanation"] for r in records]
     refs = [e.sentences for e in examples]
@@ -157,6 +131,7 @@ def evaluate_run(
         "split": split,
         "images": len(examples),
         "accuracy": float((predicted == true).float().mean()),
+        "decoding": decoding.to_dict() if explanations is None else None,
     }
     with _caption_tools(log, use_java) as (meteor, tokenizer, tok_name):
         out["tokenizer"] = tok_name
@@ -165,10 +140,31 @@ def evaluate_run(
             log("human agreement skipped: it needs at least 2 references per image")
         elif human:
             out["human"] = human_agreement(refs, meteor, tokenizer)
-    sc, sc_info = sentence_classifier(run.path, layout, log)
-    out["sentence_classifier"] = {k: v for k, v in sc_info.items() if k != "key"}
-    out["explanations"].update(_faithfulness(sc, [[h] for h in hyps], predicted, true))
-    out.setdefault("human", {}).update(_faithfulness(sc, refs, predicted, true))
+    train_refs = [s for e in layout.split("train", skip_missing=True) for s in e.sentences]
+    out["explanations"]["specificity"] = specificity(hyps, train_refs)
+    out.setdefault("human", {})["specificity"] = specificity([r[0] for r in refs], train_refs)
+    features = None
+    if retrieval:
+        same = bool(cfg.features) and cfg.backbone == JUDGE_BACKBONE
+        features = judge_features(
+            layout,
+            run,
+            cfg.skip_missing,
+            cache_dir=cfg.features if same else None,
+            layers=cfg.backbone_layers if same else (),
+            device=cfg.device,
+            progress=progress,
+            log=log,
+        )
+    judge = judges(run, layout, cfg.skip_missing, features, log)
+    out["judges"] = {k: v for k, v in judge.info.items() if k != "key"}
+    split_features = features.get([e.rel_path for e in examples]) if features else None
+    out["explanations"].update(judged(judge, [[h] for h in hyps], predicted, true, split_features))
+    out["human"].update(judged(judge, refs, predicted, true, split_features))
+    if counterfactual and data is not None:
+        out["explanations"]["counterfactual"] = _counterfactual(
+            model, data, decoding, reranker, judge
+        )
     if AttributeTruth.available(root):
         truth = AttributeTruth(root)
         keys = [e.rel_path for e in examples]
@@ -179,6 +175,15 @@ def evaluate_run(
     out = _finite(out)
     write_json(run.metrics(split), out)
     return out
+
+
+def _counterfactual(model, data, decoding, reranker, judge) -> dict[str, Any]:
+    swap = counterfactual_explanations(model, data, decoding, reranker)
+    if swap is None:
+        return {"applicable": False, "why": "r(x) holds only the input: no decision to swap"}
+    probs = judge.sentence_classifier.predict_proba(swap["sentences"])
+    moved = counterfactual_move(probs, swap["donor_predicted"], swap["own_predicted"])
+    return {"applicable": True, "swapped": swap["swapped"], **moved}
 
 
 def _finite(obj: Any) -> Any:

@@ -33,3 +33,21 @@ def introspection_fidelity(
     p_pred = sentence_probs[rows, predicted[wrong]]
     p_true = sentence_probs[rows, true[wrong]]
     return {"fidelity": float((p_pred > p_true).float().mean()), "wrong_examples": n}
+
+
+def counterfactual_move(
+    sentence_probs: torch.Tensor, donor_predicted: torch.Tensor, own_predicted: torch.Tensor
+) -> dict[str, float | int]:
+    """After swapping the decision parts of r(x) for a donor's: how often the judge's top class
+    for the new explanation is the donor's predicted class (``moved``), and how often it merely
+    prefers the donor's class to the image's own (``prefers_donor``)."""
+    if len(donor_predicted) == 0:
+        return {"moved": float("nan"), "prefers_donor": float("nan"), "swaps": 0}
+    rows = torch.arange(len(donor_predicted))
+    p_donor = sentence_probs[rows, donor_predicted]
+    p_own = sentence_probs[rows, own_predicted]
+    return {
+        "moved": float((sentence_probs.argmax(1) == donor_predicted).float().mean()),
+        "prefers_donor": float((p_donor > p_own).float().mean()),
+        "swaps": len(donor_predicted),
+    }

@@ -9,12 +9,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from interpnet.decoding import beam_search, greedy_decode
+from interpnet.decoding import Decoding, decode_candidates, rerank_choice
 from interpnet.errors import CheckpointError
 from interpnet.model.classifier import build_classifier, classifier_config
 from interpnet.model.conditioning import Conditioning
 from interpnet.model.explainer import LRCNExplainer, sentence_loss
 from interpnet.rundir import MODEL_CONFIG, RunDirectory
+from interpnet.scorers.rewards import Reranker, RewardContext
 from interpnet.storage import load_tensors, read_json, save_tensors, write_json
 from interpnet.text import Vocabulary, detokenize
 
@@ -44,8 +45,10 @@ class InterpNet(nn.Module):
         conditioning: Conditioning,
         class_names: list[str] | None = None,
         input_spec: dict[str, Any] | None = None,
+        num_classes: int | None = None,
     ):
         super().__init__()
+        self.num_classes = num_classes or (len(class_names) if class_names else None)
         self.classifier = classifier
         self.explainer = explainer
         self.vocab = vocab
@@ -85,7 +88,9 @@ class InterpNet(nn.Module):
         else:
             explainer_kwargs.pop("label_embed_dim", None)
         explainer = LRCNExplainer(len(vocab), r.shape[1], **explainer_kwargs)
-        return cls(classifier, explainer, vocab, conditioning, class_names, input_spec)
+        return cls(
+            classifier, explainer, vocab, conditioning, class_names, input_spec, num_classes
+        )
 
     # ---- classification and introspection -------------------------------------------------
     def introspect(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -114,43 +119,81 @@ class InterpNet(nn.Module):
         self,
         r: torch.Tensor,
         labels: torch.Tensor | None = None,
-        beam_width: int = 1,
-        max_length: int = 30,
-        alpha: float = 0.0,
+        decoding: Decoding | None = None,
+        reranker: Reranker | None = None,
+        generator: torch.Generator | None = None,
+        **options: Any,
     ) -> list[list[str]]:
-        """Decode a batch of r(x) (and labels, for ``gve-label``) into token lists."""
+        """Decode a batch of r(x) into token lists. ``labels`` are the classes of the batch (the
+        explainer's label input for ``gve-label``; what a class reranker scores against).
+
+        ``decoding`` (or its fields as keyword arguments, e.g. ``beam_width=3``) picks the
+        method; when it names a ``rerank`` score, ``reranker`` computes it:
+        ``reranker(sentences, RewardContext)`` -> one score per sentence.
+        """
+        decoding = _decoding(decoding, options)
         self.explainer.eval()
         cond = self.explainer.condition(r, labels if self.explainer.uses_label else None)
         bos, eos = self.vocab.bos_id, self.vocab.eos_id
-        if beam_width == 1:
-            ids, _ = greedy_decode(self.explainer, cond, bos, eos, max_length)
-        else:
-            ids, _ = beam_search(self.explainer, cond, bos, eos, beam_width, max_length, alpha)
-        return [self.vocab.decode(row.tolist()) for row in ids]
+        ids, logp, lengths, best = decode_candidates(
+            self.explainer, cond, bos, eos, decoding, generator
+        )
+        if decoding.rerank is not None:
+            if reranker is None:
+                raise ValueError(
+                    f"decoding reranks by {decoding.rerank!r} but no reranker was given; "
+                    "pass one built from the run's reward scorers"
+                )
+            batch, k = logp.shape
+            flat = [detokenize(self.vocab.decode(row.tolist())) for row in ids.flatten(0, 1)]
+            ctx = RewardContext(torch.arange(batch).repeat_interleave(k), r, labels)
+            scores = reranker(flat, ctx).view(batch, k).to(logp.device)
+            best = rerank_choice(scores, logp, lengths, decoding.rerank_weight).cpu()
+        chosen = ids[torch.arange(ids.shape[0]), best.to(ids.device)]
+        return [self.vocab.decode(row.tolist()) for row in chosen]
 
     @torch.no_grad()
     def explain(
         self,
         x: torch.Tensor,
-        beam_width: int = 1,
-        max_length: int = 30,
-        alpha: float = 0.0,
+        decoding: Decoding | None = None,
+        reranker: Reranker | None = None,
         batch_size: int = 256,
+        generator: torch.Generator | None = None,
+        **options: Any,
     ) -> list[Explanation]:
         """Classify each input and explain the decision in a sentence.
 
+        ``decoding`` (or its fields as keyword arguments) chooses how; see :meth:`decode`.
         For ``gve-label`` the explainer is given the predicted class, as GVE does at test time.
+        Sampling draws from ``generator``, by default one seeded by ``decoding.seed``, so the
+        same call gives the same sentences.
         """
+        decoding = _decoding(decoding, options)
         self.eval()
+        if generator is None:
+            generator = torch.Generator(device=x.device).manual_seed(decoding.seed)
         out: list[Explanation] = []
         for start in range(0, x.shape[0], batch_size):
             logits, r = self.introspect(x[start : start + batch_size])
             p, labels = torch.softmax(logits, dim=-1).max(dim=-1)
-            sentences = self.decode(r, labels, beam_width, max_length, alpha)
+            sentences = self.decode(r, labels, decoding, reranker, generator)
             for label, prob, tokens in zip(labels.tolist(), p.tolist(), sentences, strict=True):
                 name = self.class_names[label] if self.class_names else str(label)
                 out.append(Explanation(label, name, prob, detokenize(tokens)))
         return out
+
+    def decision_mask(self, example: torch.Tensor) -> torch.Tensor:
+        """Which entries of r(x) carry the classifier's decision (its hidden layers and softmax):
+        all parts but the input features x (the classifier's input, or its feature layer).
+        All False for ``captioning`` and ``gve-label``, whose r(x) is x alone."""
+        feature = getattr(self.classifier, "feature_layer_name", None)
+        x_parts = {"input", feature}
+        masks = [
+            torch.full((dim,), name not in x_parts, dtype=torch.bool)
+            for name, dim in self.introspector.part_dims(example)
+        ]
+        return torch.cat(masks)
 
     # ---- persistence --------------------------------------------------------------------
     def config_dict(self) -> dict[str, Any]:
@@ -161,6 +204,7 @@ class InterpNet(nn.Module):
             "explainer": self.explainer.config,
             "class_names": self.class_names,
             "input": self.input_spec,
+            "num_classes": self.num_classes,
         }
 
     def save_pretrained(self, directory: str | Path) -> None:
@@ -198,6 +242,7 @@ class InterpNet(nn.Module):
             conditioning,
             config.get("class_names"),
             config.get("input"),
+            config.get("num_classes"),
         )
         state = load_tensors(run.weights, "model weights")
         try:
@@ -209,3 +254,9 @@ class InterpNet(nn.Module):
             ) from None
         model.eval()
         return model
+
+
+def _decoding(decoding: Decoding | None, options: dict[str, Any]) -> Decoding:
+    if decoding is not None and options:
+        raise TypeError("give either a Decoding or its fields as keyword arguments, not both")
+    return decoding if decoding is not None else Decoding(**options)

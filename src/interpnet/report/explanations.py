@@ -10,6 +10,7 @@ import torch
 from tqdm import tqdm
 
 from interpnet.data.splits import SplitData
+from interpnet.decoding import Decoding
 from interpnet.errors import InterpnetError
 from interpnet.features.inputs import FileInputs
 from interpnet.model import InterpNet
@@ -23,8 +24,14 @@ def explain_inputs(
     progress: bool = True,
     **decode: Any,
 ) -> list:
-    """``model.explain`` over many inputs in batches, with a progress bar."""
+    """``model.explain`` over many inputs in batches, with a progress bar; ``decode`` is a
+    ``decoding=`` (and ``reranker=``) or a Decoding's fields."""
     device = next(model.parameters()).device
+    decoding = decode.pop("decoding", None) or Decoding(
+        **{k: v for k, v in decode.items() if k != "reranker"}
+    )
+    reranker = decode.get("reranker")
+    generator = torch.Generator(device=device).manual_seed(decoding.seed)
     n = len(inputs) if isinstance(inputs, SplitData) else inputs.shape[0]
     out = []
     for idx in tqdm(
@@ -35,7 +42,7 @@ def explain_inputs(
         disable=not progress,
     ):
         x = inputs.batch(idx, device) if isinstance(inputs, SplitData) else inputs[idx].to(device)
-        out.extend(model.explain(x, batch_size=batch_size, **decode))
+        out.extend(model.explain(x, decoding, reranker, batch_size, generator))
     return out
 
 

@@ -141,16 +141,8 @@ class Trainer:
             run.truncate_log(_logged_epochs(state))
         return state
 
-    @torch.no_grad()
     def _check_labels(self) -> None:
-        clf = self.model.classifier
-        was_training = clf.training
-        clf.eval()  # a forward in training mode would update BatchNorm statistics
-        try:
-            example = self.data["train"].batch(torch.arange(1), self.device)
-            num_classes = clf(example).shape[-1]
-        finally:
-            clf.train(was_training)
+        num_classes = self.model.num_classes
         for name, split in self.data.items():
             labels = split.labels
             if len(labels) and (labels.min() < 0 or labels.max() >= num_classes):

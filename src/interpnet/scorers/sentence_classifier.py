@@ -1,25 +1,20 @@
 """A small, fast sentence classifier (bag of unigrams + bigrams -> linear softmax) that predicts
-the class a sentence describes. Trained on the training references, cached in the run directory.
-It is the yardstick for class relevance and introspection fidelity."""
+the class a sentence describes. As a judge it is the yardstick for class relevance and
+introspection fidelity; as a reward (trained on other data) it scores sentences in training
+and reranking."""
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from interpnet.scorers.ngrams import NgramEncoder, frequent_ngrams, subset
 from interpnet.storage import load_tensors, read_json, save_tensors, write_json
-from interpnet.text import tokenize
 
 WEIGHTS, CONFIG = "model.safetensors", "config.json"
-
-
-def _features(sentence: str) -> list[str]:
-    toks = [t for t in tokenize(sentence, end_with_period=False) if t.isalnum() or "-" in t]
-    return toks + [f"{a} {b}" for a, b in zip(toks, toks[1:], strict=False)]
 
 
 class SentenceClassifier(nn.Module):
@@ -27,30 +22,26 @@ class SentenceClassifier(nn.Module):
 
     def __init__(self, ngrams: list[str], num_classes: int):
         super().__init__()
-        self.ngrams = ngrams
-        self.index = {g: i for i, g in enumerate(ngrams)}
+        self.encoder = NgramEncoder(ngrams)
         self.num_classes = num_classes
-        self.bag = nn.EmbeddingBag(len(ngrams) + 1, num_classes, mode="sum")  # +1: bias row
+        self.bag = nn.EmbeddingBag(self.encoder.size, num_classes, mode="sum")
         nn.init.zeros_(self.bag.weight)
 
-    def _encode(self, sentences: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
-        ids, offsets = [], []
-        bias = len(self.ngrams)
-        for s in sentences:
-            offsets.append(len(ids))
-            ids.extend(sorted({self.index[g] for g in _features(s) if g in self.index}))
-            ids.append(bias)
-        return torch.tensor(ids, dtype=torch.long), torch.tensor(offsets, dtype=torch.long)
+    @property
+    def ngrams(self) -> list[str]:
+        return self.encoder.ngrams
 
     def forward(self, sentences: list[str]) -> torch.Tensor:
         """Class logits (N, C)."""
-        return self.bag(*self._encode(sentences))
+        ids, offsets = self.encoder(sentences)
+        device = self.bag.weight.device
+        return self.bag(ids.to(device), offsets.to(device))
 
     @torch.no_grad()
     def predict_proba(self, sentences: list[str], batch_size: int = 4096) -> torch.Tensor:
         self.eval()
         parts = [
-            torch.softmax(self(sentences[i : i + batch_size]), -1)
+            torch.softmax(self(sentences[i : i + batch_size]), -1).cpu()
             for i in range(0, len(sentences), batch_size)
         ]
         return torch.cat(parts) if parts else torch.zeros(0, self.num_classes)
@@ -67,22 +58,18 @@ class SentenceClassifier(nn.Module):
         seed: int = 0,
     ) -> SentenceClassifier:
         """Train with Adam on all sentences (deterministic for a given seed)."""
-        counts = Counter(g for s in sentences for g in set(_features(s)))
-        ngrams = sorted(g for g, c in counts.items() if c >= min_count)
-        model = cls(ngrams, num_classes)
+        model = cls(frequent_ngrams(sentences, min_count), num_classes)
         gen = torch.Generator().manual_seed(seed)
-        ids_offsets = model._encode(sentences)
+        encoded = model.encoder(sentences)
         y = torch.tensor(labels, dtype=torch.long)
         opt = torch.optim.Adam(model.parameters(), lr=0.05, weight_decay=weight_decay)
-        n = len(sentences)
         for _ in range(epochs):
-            for idx in torch.randperm(n, generator=gen).split(1024):
-                logits = model.bag(*_subset(ids_offsets, idx))
-                loss = F.cross_entropy(logits, y[idx])
+            for idx in torch.randperm(len(sentences), generator=gen).split(1024):
+                loss = F.cross_entropy(model.bag(*subset(encoded, idx)), y[idx])
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
-        return model
+        return model.eval()
 
     def save(self, directory: str | Path, info: dict) -> None:
         directory = Path(directory)
@@ -98,14 +85,4 @@ class SentenceClassifier(nn.Module):
         model = cls(cfg["ngrams"], cfg["num_classes"])
         model.bag.weight.data.copy_(load_tensors(directory / WEIGHTS)["bag.weight"])
         info = {k: v for k, v in cfg.items() if k not in ("ngrams", "num_classes")}
-        return model, info
-
-
-def _subset(ids_offsets: tuple[torch.Tensor, torch.Tensor], idx: torch.Tensor):
-    """The EmbeddingBag input of the sentences at ``idx``."""
-    ids, offsets = ids_offsets
-    ends = torch.cat([offsets[1:], torch.tensor([len(ids)])])
-    pieces = [ids[offsets[i] : ends[i]] for i in idx.tolist()]
-    lengths = torch.tensor([len(p) for p in pieces])
-    new_offsets = torch.cat([torch.zeros(1, dtype=torch.long), lengths.cumsum(0)[:-1]])
-    return torch.cat(pieces), new_offsets
+        return model.eval(), info

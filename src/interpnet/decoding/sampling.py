@@ -1,0 +1,56 @@
+"""Sampling explanations: temperature and nucleus (top-p) sampling, several per input."""
+
+from __future__ import annotations
+
+import torch
+
+from interpnet.decoding.greedy import decode_loop
+from interpnet.model.explainer import LRCNExplainer
+
+
+def nucleus_filter(probs: torch.Tensor, top_p: float) -> torch.Tensor:
+    """Zero all but the smallest set of most probable tokens whose mass reaches ``top_p``
+    (Holtzman et al. 2020); the most probable token is always kept. Rows are renormalised."""
+    if top_p >= 1.0:
+        return probs
+    sorted_p, order = probs.sort(dim=-1, descending=True)
+    before = sorted_p.cumsum(dim=-1) - sorted_p  # mass of the tokens ranked above each one
+    keep_sorted = before < top_p
+    keep_sorted[..., 0] = True
+    keep = torch.zeros_like(keep_sorted).scatter(-1, order, keep_sorted)
+    kept = probs * keep
+    return kept / kept.sum(dim=-1, keepdim=True)
+
+
+@torch.no_grad()
+def sample(
+    explainer: LRCNExplainer,
+    cond: torch.Tensor,
+    bos_id: int,
+    eos_id: int,
+    num_samples: int = 1,
+    max_length: int = 30,
+    temperature: float = 1.0,
+    top_p: float = 1.0,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``num_samples`` sentences per input, drawn from the explainer's distribution sharpened
+    or flattened by ``temperature`` and cut to its top-p nucleus.
+
+    Returns token ids (B * num_samples, L), the samples of input i at rows
+    ``i * num_samples ...``, and each sentence's log-probability under the model itself
+    (temperature 1, no nucleus), the number reranking uses.
+    """
+    if num_samples < 1:
+        raise ValueError(f"num_samples must be >= 1, got {num_samples}")
+    if not temperature > 0:
+        raise ValueError(f"temperature must be positive, got {temperature}")
+    if not 0 < top_p <= 1:
+        raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+
+    def choose(logp: torch.Tensor) -> torch.Tensor:
+        probs = nucleus_filter(torch.softmax(logp / temperature, dim=-1), top_p)
+        return torch.multinomial(probs, 1, generator=generator).squeeze(1)
+
+    cond = cond.repeat_interleave(num_samples, dim=0)
+    return decode_loop(explainer, cond, bos_id, eos_id, choose, max_length)

@@ -1,0 +1,133 @@
+"""How explanations are decoded: one :class:`Decoding` object names the method (greedy, beam,
+diverse beam, sampling) and, optionally, a reranking of its candidates by a score."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import torch
+
+from interpnet.decoding.beam import beam_candidates, length_penalty
+from interpnet.decoding.greedy import greedy_decode
+from interpnet.decoding.sampling import sample
+from interpnet.errors import ConfigError
+from interpnet.model.explainer import LRCNExplainer
+
+METHODS = ("greedy", "beam", "diverse-beam", "sample")
+
+
+@dataclass
+class Decoding:
+    """Decoding options (validated on creation).
+
+    - ``greedy``: the most probable word at each step (one candidate).
+    - ``beam``: beam search with ``beam_width`` beams; the best by log-probability divided by
+      the GNMT length penalty (``alpha``).
+    - ``diverse-beam``: diverse beam search, ``groups`` groups and a Hamming ``diversity``
+      penalty; the beams are the candidates.
+    - ``sample``: ``num_samples`` sentences sampled with ``temperature`` and nucleus ``top_p``
+      (seeded by ``seed``); without reranking the most probable (per word) is kept.
+
+    ``rerank`` names a score the caller supplies at decode time (a reranker, e.g. the run's
+    reward sentence classifier ``"class"`` or retrieval model ``"retrieval"``): each input keeps
+    the candidate with the highest ``score + rerank_weight * mean word log-probability``.
+    ``method=None`` means greedy for ``beam_width`` 1, beam search otherwise.
+    """
+
+    method: str | None = None
+    beam_width: int = 1
+    max_length: int = 30
+    alpha: float = 0.0
+    groups: int = 1
+    diversity: float = 0.0
+    num_samples: int = 1
+    temperature: float = 1.0
+    top_p: float = 1.0
+    rerank: str | None = None
+    rerank_weight: float = 0.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.method is None:
+            self.method = "greedy" if self.beam_width == 1 else "beam"
+        if self.method not in METHODS:
+            raise ConfigError(f"unknown decoding method {self.method!r}; choose one of {METHODS}")
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"decoding {f.name} must be a finite number, got {value}")
+        for name in ("beam_width", "max_length", "groups", "num_samples"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"decoding {name} must be at least 1, got {getattr(self, name)}")
+        if self.method == "diverse-beam" and self.beam_width % self.groups:
+            raise ConfigError(
+                f"decoding groups ({self.groups}) must divide beam_width ({self.beam_width})"
+            )
+        if self.diversity < 0:
+            raise ConfigError(f"decoding diversity must be 0 or more, got {self.diversity}")
+        if not self.temperature > 0:
+            raise ConfigError(f"decoding temperature must be positive, got {self.temperature}")
+        if not 0 < self.top_p <= 1:
+            raise ConfigError(f"decoding top_p must be in (0, 1], got {self.top_p}")
+
+    @property
+    def num_candidates(self) -> int:
+        if self.method == "greedy":
+            return 1
+        return self.num_samples if self.method == "sample" else self.beam_width
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def decode_candidates(
+    explainer: LRCNExplainer,
+    cond: torch.Tensor,
+    bos_id: int,
+    eos_id: int,
+    decoding: Decoding,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Candidates of every input: token ids (B, K, L), model log-probabilities (B, K), lengths
+    in words incl. ``<eos>`` (B, K), and the index (B,) of the one kept without reranking."""
+    batch, d = cond.shape[0], decoding
+    if d.method == "greedy":
+        ids, logp = greedy_decode(explainer, cond, bos_id, eos_id, d.max_length)
+        ids, logp = ids.unsqueeze(1), logp.unsqueeze(1)
+        return ids, logp, _lengths(ids), torch.zeros(batch, dtype=torch.long)
+    if d.method == "sample":
+        ids, logp = sample(
+            explainer,
+            cond,
+            bos_id,
+            eos_id,
+            d.num_samples,
+            d.max_length,
+            d.temperature,
+            d.top_p,
+            generator,
+        )
+        ids, logp = ids.view(batch, d.num_samples, -1), logp.view(batch, d.num_samples)
+        lengths = _lengths(ids)
+        return ids, logp, lengths, (logp / lengths.clamp(min=1)).argmax(dim=1).cpu()
+    groups = d.groups if d.method == "diverse-beam" else 1
+    ids, logp, lengths, _ = beam_candidates(
+        explainer, cond, bos_id, eos_id, d.beam_width, d.max_length, groups, d.diversity
+    )
+    best = (logp / length_penalty(lengths.clamp(min=1), d.alpha)).argmax(dim=1)
+    return ids, logp, lengths, best.cpu()
+
+
+def _lengths(ids: torch.Tensor) -> torch.Tensor:
+    return (ids != 0).sum(dim=-1)
+
+
+def rerank_choice(
+    scores: torch.Tensor, logprob: torch.Tensor, lengths: torch.Tensor, weight: float
+) -> torch.Tensor:
+    """Index (B,) of the candidate with the highest ``score + weight * mean log-probability``
+    (all (B, K)); ties go to the earlier candidate."""
+    total = scores + weight * logprob / lengths.clamp(min=1)
+    return total.argmax(dim=1)

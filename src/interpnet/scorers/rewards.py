@@ -1,0 +1,135 @@
+"""Scores of generated sentences, as small modules a trainer or a reranker switches between.
+
+Each reward maps sentences and a :class:`RewardContext` (which batch item each sentence
+explains, that item's r(x), classes and references) to one number per sentence:
+
+- ``class-predicted`` / ``class-true``: a sentence classifier's probability of the
+  classifier's predicted class (faithfulness) or of the true class (GVE's discriminative loss);
+- ``cider``: CIDEr-D against the item's references, document frequencies fixed beforehand;
+- ``retrieval``: a retrieval model's probability that the sentence describes its own item
+  rather than another of the batch (a softmax over the batch's items).
+
+They are meant to be trained on other data than the judges that evaluate (see
+:mod:`interpnet.scorers.store`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from interpnet.errors import ConfigError
+from interpnet.metrics.cider import CiderD
+from interpnet.scorers.retrieval import RetrievalModel
+from interpnet.scorers.sentence_classifier import SentenceClassifier
+from interpnet.text import tokenize
+
+REWARDS = ("class-predicted", "class-true", "cider", "retrieval")
+
+
+@dataclass
+class RewardContext:
+    """The batch the sentences explain: ``rows[i]`` is the batch item of sentence i; ``r``
+    (B, D) their r(x); ``predicted`` (B,) the classifier's classes; ``true`` (B,) the true
+    classes and ``references`` (B lists of sentences), where known."""
+
+    rows: torch.Tensor
+    r: torch.Tensor
+    predicted: torch.Tensor | None = None
+    true: torch.Tensor | None = None
+    references: list[list[str]] | None = None
+
+
+Reranker = Callable[[list[str], RewardContext], torch.Tensor]
+
+
+class ClassReward:
+    """A sentence classifier's probability of the predicted (or true) class."""
+
+    def __init__(self, classifier: SentenceClassifier, target: str = "predicted"):
+        if target not in ("predicted", "true"):
+            raise ConfigError(f"class reward target must be 'predicted' or 'true', got {target!r}")
+        self.classifier, self.target = classifier, target
+
+    def __call__(self, sentences: list[str], ctx: RewardContext) -> torch.Tensor:
+        classes = ctx.predicted if self.target == "predicted" else ctx.true
+        if classes is None:
+            raise ValueError(f"the class reward needs the {self.target} classes of the batch")
+        probs = self.classifier.predict_proba(sentences)
+        return probs[torch.arange(len(sentences)), classes.cpu()[ctx.rows.cpu()]]
+
+
+class RetrievalReward:
+    """The probability a retrieval model gives each sentence's own item among the batch."""
+
+    def __init__(self, model: RetrievalModel):
+        self.model = model
+
+    @torch.no_grad()
+    def __call__(self, sentences: list[str], ctx: RewardContext) -> torch.Tensor:
+        self.model.eval()
+        text = self.model.encode_text(sentences)
+        images = self.model.encode_images(ctx.r)
+        logits = self.model.log_scale.exp() * text @ images.T
+        own = torch.log_softmax(logits, dim=1)[
+            torch.arange(len(sentences)), ctx.rows.to(text.device)
+        ]
+        return own.exp().cpu()
+
+
+class CiderReward:
+    """CIDEr-D (x10 scale, as the toolkit's per-image score) against each item's references,
+    on interpnet's tokens without punctuation, with document frequencies from ``corpus``."""
+
+    def __init__(self, corpus: list[list[str]]):
+        self.scorer = CiderD([[_words(s) for s in refs] for refs in corpus])
+        self._refs: dict[tuple[str, ...], list] = {}
+
+    def __call__(self, sentences: list[str], ctx: RewardContext) -> torch.Tensor:
+        if ctx.references is None:
+            raise ValueError("the CIDEr reward needs the references of the batch")
+        out = []
+        for sentence, row in zip(sentences, ctx.rows.tolist(), strict=True):
+            refs = tuple(ctx.references[row])
+            if refs not in self._refs:
+                self._refs[refs] = self.scorer.reference_vectors([_words(s) for s in refs])
+            out.append(self.scorer.score_vectors(_words(sentence), self._refs[refs]))
+        return torch.tensor(out)
+
+
+def _words(sentence: str) -> list[str]:
+    return [t for t in tokenize(sentence, end_with_period=False) if any(c.isalnum() for c in t)]
+
+
+class WeightedReward:
+    """A weighted sum of named rewards; :meth:`parts` gives each one for logging."""
+
+    def __init__(self, rewards: dict[str, tuple[Reranker, float]]):
+        if not rewards:
+            raise ConfigError("no reward: give at least one with a weight")
+        self.rewards = rewards
+
+    def parts(self, sentences: list[str], ctx: RewardContext) -> dict[str, torch.Tensor]:
+        return {name: fn(sentences, ctx).float() for name, (fn, _) in self.rewards.items()}
+
+    def __call__(self, sentences: list[str], ctx: RewardContext) -> torch.Tensor:
+        parts = self.parts(sentences, ctx)
+        return sum(w * parts[name] for name, (_, w) in self.rewards.items())
+
+
+def check_reward_weights(weights: dict[str, float]) -> dict[str, float]:
+    """Reward weights by name, validated; zero weights are dropped."""
+    unknown = sorted(set(weights) - set(REWARDS))
+    if unknown:
+        raise ConfigError(f"unknown reward(s) {unknown}; choose from {list(REWARDS)}")
+    for name, w in weights.items():
+        if (
+            not isinstance(w, int | float)
+            or isinstance(w, bool)
+            or w != w
+            or abs(w) == float("inf")
+        ):
+            raise ConfigError(f"reward {name!r} needs a finite number as its weight, got {w!r}")
+    return {k: float(v) for k, v in weights.items() if v != 0}

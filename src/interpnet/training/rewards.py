@@ -1,0 +1,101 @@
+"""The reward models of a run (trained on the training references, never used as judges) and
+rewards built from them by name, for the discriminative phase and for reranking."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from interpnet.data.splits import SplitData
+from interpnet.errors import ConfigError
+from interpnet.model import InterpNet
+from interpnet.rundir import RunDirectory
+from interpnet.scorers.rewards import (
+    CiderReward,
+    ClassReward,
+    RetrievalReward,
+    WeightedReward,
+    check_reward_weights,
+)
+from interpnet.scorers.store import ROLE_SPLITS, ScorerData, Scorers, load_or_train
+
+
+@torch.no_grad()
+def train_r(model: InterpNet, data: SplitData, batch_size: int = 256) -> torch.Tensor:
+    """r(x) of every item of ``data`` (classifier in eval mode), on the CPU."""
+    model.eval()
+    device = next(model.parameters()).device
+    return torch.cat(
+        [
+            model.introspect(data.batch(idx, device))[1].cpu()
+            for idx in torch.arange(len(data)).split(batch_size)
+        ]
+    )
+
+
+def reward_scorers(
+    model: InterpNet,
+    train: SplitData,
+    run: RunDirectory,
+    log: Callable[[str], None] = print,
+    r: torch.Tensor | None = None,
+) -> Scorers:
+    """The run's reward sentence classifier and retrieval model, trained on the training
+    references (the retrieval model's image side on the explainer's own input r(x)); cached."""
+    split = ROLE_SPLITS["reward"]
+    if train.name not in (split, "data"):
+        raise ConfigError(f"reward models learn from the {split} split, got {train.name!r}")
+    r = train_r(model, train) if r is None else r.cpu()
+    data = ScorerData(f"{split} references", train.sentences, train.labels.tolist(), r)
+    num_classes = model.num_classes or int(train.labels.max()) + 1
+    return load_or_train(run.scorers("reward"), "reward", data, num_classes, log)
+
+
+def build_reward(
+    weights: dict[str, float], scorers: Scorers | None, references: list[list[str]] | None
+) -> WeightedReward:
+    """A weighted reward from names (``class-predicted``, ``class-true``, ``cider``,
+    ``retrieval``): ``scorers`` are the reward models, ``references`` the corpus CIDEr-D takes
+    its document frequencies from (the training references)."""
+    weights = check_reward_weights(weights)
+    parts = {}
+    for name, w in weights.items():
+        if (name.startswith("class-") or name == "retrieval") and scorers is None:
+            raise ConfigError(f"the {name!r} reward needs the run's reward models")
+        if name.startswith("class-"):
+            parts[name] = (ClassReward(scorers.sentence_classifier, name.split("-", 1)[1]), w)
+        elif name == "retrieval":
+            if scorers.retrieval is None:
+                raise ConfigError("the 'retrieval' reward needs a reward retrieval model")
+            parts[name] = (RetrievalReward(scorers.retrieval), w)
+        else:
+            if references is None:
+                raise ConfigError("the 'cider' reward needs the training references")
+            parts[name] = (CiderReward(references), w)
+    return WeightedReward(parts)
+
+
+RERANK_SCORES = ("class", "retrieval", "class+retrieval")
+
+
+def reranker_weights(rerank: str) -> dict[str, float]:
+    """Reward weights of a reranking score name: ``class`` (the reward sentence classifier's
+    probability of the predicted class), ``retrieval``, or both summed."""
+    if rerank not in RERANK_SCORES:
+        raise ConfigError(f"unknown rerank score {rerank!r}; choose one of {RERANK_SCORES}")
+    names = {"class": "class-predicted", "retrieval": "retrieval"}
+    return {names[part]: 1.0 for part in rerank.split("+")}
+
+
+def run_reranker(
+    model: InterpNet,
+    train: SplitData,
+    run: RunDirectory,
+    rerank: str,
+    log: Callable[[str], None] = print,
+) -> WeightedReward:
+    """The reranker a decoding's ``rerank`` names, from the run's reward models (trained on
+    ``train``, the training split, on first use)."""
+    weights = reranker_weights(rerank)
+    return build_reward(weights, reward_scorers(model, train, run, log), None)
