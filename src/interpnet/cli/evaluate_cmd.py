@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from interpnet.cli.explain_cmd import add_decoding_flags, decoding_kwargs
+from interpnet.cli.explain_cmd import add_decoding_flags, decoding_from_args
 from interpnet.metrics.evaluate import evaluate_run, metrics_path
 from interpnet.report.table import evaluation_table
 
@@ -17,9 +17,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "MS-COCO toolkit's metrics (standard protocol: PTB tokens, BLEU-1..4, corpus METEOR "
         "1.5, ROUGE-L, CIDEr-D), the InterpNET paper's protocol (mean sentence METEOR, BLEU-4 "
         "with punctuation, plain CIDEr), human agreement (each reference against the other "
-        "nine), classification accuracy, class relevance and introspection fidelity (judged by "
-        "a sentence classifier trained on the training references) and, on SynthBirds, "
-        "attribute precision/recall. METEOR and the PTB tokenizer need Java.",
+        "nine), classification accuracy, specificity (distinct share, copies of training "
+        "references, distinct-n), and, judged by models trained on the validation references "
+        "(a sentence classifier; an image-text retrieval model on pretrained backbone "
+        "features): class relevance, introspection fidelity, self-retrieval among 100 images "
+        "and the counterfactual move rate; on SynthBirds attribute precision/recall. METEOR "
+        "and the PTB tokenizer need Java.",
     )
     p.add_argument("run_dir", metavar="RUN_DIR", help="run directory to evaluate")
     p.add_argument(
@@ -42,6 +45,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="do not start Java: no METEOR, Python tokenizer (not comparable)",
     )
+    p.add_argument(
+        "--no-retrieval",
+        action="store_true",
+        help="skip self-retrieval (it extracts backbone features of the images once)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     add_decoding_flags(p)
     p.set_defaults(func=run)
@@ -56,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
         human=not args.no_human,
         use_java=not args.no_java,
         progress=not args.quiet,
-        **decoding_kwargs(args),
+        decoding=decoding_from_args(args),
+        retrieval=not args.no_retrieval,
     )
     print(evaluation_table(metrics))
     print(f"\nwrote {metrics_path(args.run_dir, args.split)} ({metrics['seconds']}s)")

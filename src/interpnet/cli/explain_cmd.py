@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 import argparse
-import math
 
+from interpnet.decoding import Decoding
+from interpnet.decoding.strategy import METHODS
 from interpnet.devices import resolve_device
 from interpnet.errors import InterpnetError
 from interpnet.model import InterpNet
 from interpnet.report import explain_files, explain_split, split_accuracy, write_jsonl
 from interpnet.training.data import model_split, run_config
+from interpnet.training.rewards import RERANK_SCORES, run_reranker
 
 
 def add_decoding_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
+        "--decode",
+        choices=METHODS,
+        default=None,
+        help="decoding method (default: greedy, the paper's; beam when --beam-width > 1)",
+    )
+    p.add_argument(
         "--beam-width",
         type=int,
         default=1,
-        help="1 = greedy decoding (the paper's); >1 = beam search (default: 1)",
+        help="beams of beam / diverse-beam search; 1 = greedy decoding (default: 1)",
     )
     p.add_argument(
         "--max-length", type=int, default=30, help="longest explanation, in tokens (default: 30)"
@@ -28,18 +36,55 @@ def add_decoding_flags(p: argparse.ArgumentParser) -> None:
         default=0.0,
         help="beam search: GNMT length-penalty exponent; 0 = none (default: 0)",
     )
+    p.add_argument(
+        "--groups", type=int, default=1, help="diverse-beam: groups of beams (default: 1)"
+    )
+    p.add_argument(
+        "--diversity",
+        type=float,
+        default=0.0,
+        help="diverse-beam: penalty for a word an earlier group chose at the same step "
+        "(default: 0)",
+    )
+    p.add_argument(
+        "--num-samples", type=int, default=1, help="sample: sentences per input (default: 1)"
+    )
+    p.add_argument(
+        "--temperature", type=float, default=1.0, help="sample: temperature (default: 1)"
+    )
+    p.add_argument("--top-p", type=float, default=1.0, help="sample: nucleus mass (default: 1)")
+    p.add_argument(
+        "--rerank",
+        choices=RERANK_SCORES,
+        default=None,
+        help="keep the candidate the run's reward models score best: the reward sentence "
+        "classifier's probability of the predicted class, the retrieval model's of the own "
+        "image, or both (trained on the training references on first use)",
+    )
+    p.add_argument(
+        "--rerank-weight",
+        type=float,
+        default=0.0,
+        help="with --rerank: weight of the mean word log-probability (default: 0)",
+    )
+    p.add_argument("--decode-seed", type=int, default=0, help="sampling seed (default: 0)")
 
 
-def decoding_kwargs(args: argparse.Namespace) -> dict:
-    if args.beam_width < 1 or args.max_length < 1:
-        raise InterpnetError("--beam-width and --max-length must be at least 1")
-    if not math.isfinite(args.length_penalty):
-        raise InterpnetError(f"--length-penalty must be a finite number, got {args.length_penalty}")
-    return {
-        "beam_width": args.beam_width,
-        "max_length": args.max_length,
-        "alpha": args.length_penalty,
-    }
+def decoding_from_args(args: argparse.Namespace) -> Decoding:
+    return Decoding(
+        method=args.decode,
+        beam_width=args.beam_width,
+        max_length=args.max_length,
+        alpha=args.length_penalty,
+        groups=args.groups,
+        diversity=args.diversity,
+        num_samples=args.num_samples,
+        temperature=args.temperature,
+        top_p=args.top_p,
+        rerank=args.rerank,
+        rerank_weight=args.rerank_weight,
+        seed=args.decode_seed,
+    )
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -68,10 +113,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    decode = decoding_kwargs(args)
+    decoding = decoding_from_args(args)
     if not args.inputs and not args.split:
         raise InterpnetError("give image files to explain, or --split NAME")
     model = InterpNet.from_pretrained(args.run_dir).to(resolve_device(args.device))
+    reranker = None
+    if decoding.rerank:
+        cfg = run_config(args.run_dir, args.data_root)
+        train = model_split(model, cfg, "train", not args.quiet, log=print)
+        reranker = run_reranker(model, train, args.run_dir, decoding.rerank)
+    decode = {"decoding": decoding, "reranker": reranker}
     if args.split:
         cfg = run_config(args.run_dir, args.data_root)
         split = model_split(model, cfg, args.split, not args.quiet, log=print)

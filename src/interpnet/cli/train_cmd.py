@@ -79,6 +79,16 @@ HELP = {
     "weight_decay": "classifier-phase weight decay (default: the recipe's)",
     "patience": "end a phase after this many epochs without validation improvement "
     "(the learning rate halves after each of them)",
+    "discriminative_epochs": "maximum epochs of phase 3, policy-gradient fine-tuning of the "
+    "explainer on --rewards (default: none; 10 for --variant gve)",
+    "rewards": "phase-3 rewards as NAME=WEIGHT: class-predicted (a reward sentence classifier's "
+    "probability of the predicted class), class-true, cider (CIDEr-D), retrieval (default: "
+    "none; class-true=1 for --variant gve)",
+    "num_samples": "phase 3: explanations sampled per image (the others' mean reward is each "
+    "one's baseline)",
+    "xe_weight": "phase 3: weight of the teacher-forced loss kept beside the policy gradient",
+    "lr_discriminative": "Adam learning rate of phase 3",
+    "discriminative_batch_size": "phase-3 batch size, in images",
     "seed": "random seed (runs are deterministic on the CPU)",
     "device": "'auto' (CUDA when available), 'cpu' or 'cuda'",
 }
@@ -95,12 +105,25 @@ _CHOICES = {
 def _flag_type(name: str) -> tuple[type, bool]:
     """(element type, is a list) of a TrainConfig field, from its annotation."""
     hint = typing.get_type_hints(TrainConfig)[name]
+    if typing.get_origin(hint) is dict:
+        return _weight_pair, True
     args = [a for a in typing.get_args(hint) if a is not type(None)]
     if typing.get_origin(hint) is list:
         return args[0], True
     if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
         return args[0], False
     return hint, False
+
+
+def _weight_pair(text: str) -> tuple[str, float]:
+    """NAME=WEIGHT, e.g. class-predicted=1.0."""
+    name, sep, weight = text.partition("=")
+    try:
+        if not sep:
+            raise ValueError
+        return name, float(weight)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected NAME=WEIGHT, got {text!r}") from None
 
 
 def add_config_flags(parser: argparse.ArgumentParser) -> None:
@@ -110,14 +133,18 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
         flag = "--" + f.name.replace("_", "-")
         value = getattr(defaults, f.name)
         shown = "the recipe's" if value is None and f.name in RECIPES["paper"] else repr(value)
-        help_text = f"{HELP[f.name]} (default: {shown})"
+        explained = "(default:" in HELP[f.name]
+        help_text = HELP[f.name] if explained else f"{HELP[f.name]} (default: {shown})"
         kind, is_list = _flag_type(f.name)
         if kind is bool:
             parser.add_argument(
                 flag, action=argparse.BooleanOptionalAction, default=None, help=help_text
             )
         elif is_list:
-            parser.add_argument(flag, nargs="+", type=kind, default=None, help=help_text)
+            metavar = "NAME=WEIGHT" if kind is _weight_pair else None
+            parser.add_argument(
+                flag, nargs="+", type=kind, default=None, metavar=metavar, help=help_text
+            )
         else:
             parser.add_argument(
                 flag, type=kind, default=None, choices=_CHOICES.get(f.name), help=help_text
@@ -132,7 +159,7 @@ def config_from_args(args: argparse.Namespace, base: TrainConfig | None = None) 
     for f in fields(TrainConfig):
         value = getattr(args, f.name, None)
         if value is not None:
-            data[f.name] = value
+            data[f.name] = dict(value) if isinstance(data[f.name], dict) else value
     return TrainConfig.from_dict(data)
 
 

@@ -5,6 +5,8 @@
 - ``output-only``: InterpNET_0: the softmax output only.
 - ``gve-label``: x plus a learned embedding of the class (true class in training, predicted
   class at test time): the "explanation-label" baseline of Hendricks et al. 2016.
+- ``gve``: ``gve-label`` trained further with GVE's discriminative loss (a reward for
+  sentences a sentence classifier assigns to the true class): the full GVE baseline.
 - ``custom``: the layers named in ``layers`` (plus optional input/softmax) of any classifier.
 
 For a classifier with a ``feature_layer_name`` (the CNN), "x" is that layer's output, the
@@ -20,7 +22,7 @@ from torch import nn
 from interpnet.errors import ConfigError
 from interpnet.model.introspector import Introspector
 
-VARIANTS = ("captioning", "interpnet", "output-only", "gve-label", "custom")
+VARIANTS = ("captioning", "interpnet", "output-only", "gve-label", "gve", "custom")
 
 
 @dataclass
@@ -40,14 +42,14 @@ class Conditioning:
 
     @property
     def uses_label(self) -> bool:
-        return self.variant == "gve-label"
+        return self.variant in ("gve-label", "gve")
 
     @property
     def name(self) -> str:
         """A short display name, e.g. ``InterpNET_2``."""
         if self.variant == "interpnet":
             return f"InterpNET_{self.num_hidden}"
-        return {"output-only": "InterpNET_0"}.get(self.variant, self.variant)
+        return {"output-only": "InterpNET_0", "gve": "GVE"}.get(self.variant, self.variant)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -63,7 +65,7 @@ class Conditioning:
         x_input = feature is None
         if self.variant == "output-only":
             return Introspector(classifier, [], include_softmax=True, pool=self.pool)
-        if self.variant in ("captioning", "gve-label"):
+        if self.variant in ("captioning", "gve-label", "gve"):
             return Introspector(classifier, x_layers, include_input=x_input, pool=self.pool)
         hidden = list(getattr(classifier, "hidden_layer_names", []))
         if not 0 <= self.num_hidden <= len(hidden):

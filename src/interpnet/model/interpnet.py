@@ -88,9 +88,7 @@ class InterpNet(nn.Module):
         else:
             explainer_kwargs.pop("label_embed_dim", None)
         explainer = LRCNExplainer(len(vocab), r.shape[1], **explainer_kwargs)
-        return cls(
-            classifier, explainer, vocab, conditioning, class_names, input_spec, num_classes
-        )
+        return cls(classifier, explainer, vocab, conditioning, class_names, input_spec, num_classes)
 
     # ---- classification and introspection -------------------------------------------------
     def introspect(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -114,6 +112,16 @@ class InterpNet(nn.Module):
         logits = self.explainer(torch.cat([bos, tokens[:, :-1]], dim=1), r, labels)
         return sentence_loss(logits, tokens, self.vocab.pad_id)
 
+    def sentence_logprob(
+        self, tokens: torch.Tensor, r: torch.Tensor, labels: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Total log-probability (B,) the explainer gives padded token ids (B, T), with
+        gradients (the policy-gradient phase uses it)."""
+        bos = torch.full_like(tokens[:, :1], self.vocab.bos_id)
+        logits = self.explainer(torch.cat([bos, tokens[:, :-1]], dim=1), r, labels)
+        logp = torch.log_softmax(logits, dim=-1).gather(2, tokens.unsqueeze(-1)).squeeze(-1)
+        return (logp * (tokens != self.vocab.pad_id)).sum(dim=1)
+
     @torch.no_grad()
     def decode(
         self,
@@ -132,6 +140,8 @@ class InterpNet(nn.Module):
         ``reranker(sentences, RewardContext)`` -> one score per sentence.
         """
         decoding = _decoding(decoding, options)
+        if r.shape[0] == 0:
+            return []
         self.explainer.eval()
         cond = self.explainer.condition(r, labels if self.explainer.uses_label else None)
         bos, eos = self.vocab.bos_id, self.vocab.eos_id

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, TypeVar
 
 from interpnet.errors import ConfigError
+from interpnet.scorers.rewards import check_reward_weights
 
 OPTIMIZERS = ("adam", "adamw")
 T = TypeVar("T")
@@ -37,6 +38,14 @@ class TrainingArgs:
     ``label_smoothing``, ``optimizer`` and ``lr_decay`` (the factor the learning rate is
     multiplied by after an epoch without improvement; the paper halves it) apply to the
     classifier phase only; the explainer phase always follows the paper.
+
+    ``discriminative_epochs`` > 0 adds a third phase after the explainer's: policy-gradient
+    fine-tuning (REINFORCE with ``num_samples`` sampled explanations per image, each baselined
+    by the mean reward of the other samples of its image), the teacher-forced loss kept with
+    weight ``xe_weight``; ``rewards`` weights the rewards by name (``class-predicted``,
+    ``class-true``, ``cider``, ``retrieval``; see :mod:`interpnet.scorers.rewards`). It keeps
+    the epoch with the best mean validation reward of greedy explanations, the explainer
+    phase's model included, and stops early like the other phases.
     """
 
     train_classifier: bool = True
@@ -52,6 +61,12 @@ class TrainingArgs:
     lr_decay: float = 0.5
     augment: bool = True  # random left-right flips of training images (classifier phase)
     patience: int = 10
+    discriminative_epochs: int = 0
+    rewards: dict[str, float] = field(default_factory=dict)
+    num_samples: int = 5
+    xe_weight: float = 0.1
+    lr_discriminative: float = 5e-5
+    discriminative_batch_size: int = 32
     min_count: int = 2
     max_length: int = 30
     seed: int = 0
@@ -62,13 +77,19 @@ class TrainingArgs:
             value = getattr(self, f.name)
             if isinstance(value, float) and not math.isfinite(value):
                 raise ConfigError(f"{f.name} must be a finite number, got {value}")
-        for name in ("classifier_epochs", "explainer_epochs", "patience"):
+        for name in ("classifier_epochs", "explainer_epochs", "discriminative_epochs", "patience"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be 0 or more, got {getattr(self, name)}")
-        for name in ("batch_size", "explainer_batch_size", "min_count", "max_length"):
+        for name in (
+            "batch_size",
+            "explainer_batch_size",
+            "discriminative_batch_size",
+            "min_count",
+            "max_length",
+        ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("lr_classifier", "lr_explainer"):
+        for name in ("lr_classifier", "lr_explainer", "lr_discriminative"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
         if self.weight_decay < 0:
@@ -77,6 +98,17 @@ class TrainingArgs:
             raise ConfigError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
         if not 0 < self.lr_decay <= 1:
             raise ConfigError(f"lr_decay must be in (0, 1], got {self.lr_decay}")
+        if not isinstance(self.rewards, dict):
+            raise ConfigError(f"rewards must map reward names to weights, got {self.rewards!r}")
+        self.rewards = check_reward_weights(self.rewards)
+        if self.discriminative_epochs and not self.rewards:
+            raise ConfigError("discriminative_epochs needs at least one reward with a weight")
+        if self.num_samples < 2:
+            raise ConfigError(
+                f"num_samples must be at least 2 (for the baseline), got {self.num_samples}"
+            )
+        if self.xe_weight < 0:
+            raise ConfigError(f"xe_weight must be 0 or more, got {self.xe_weight}")
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError(f"unknown optimizer {self.optimizer!r}; choose one of {OPTIMIZERS}")
 

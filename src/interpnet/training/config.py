@@ -99,6 +99,13 @@ class TrainConfig:
     label_smoothing: float | None = None
     lr_decay: float | None = None
     patience: int = 10
+    # discriminative phase (None: off, or 10 epochs of the true-class reward for variant gve)
+    discriminative_epochs: int | None = None
+    rewards: dict[str, float] = field(default_factory=dict)
+    num_samples: int = 5
+    xe_weight: float = 0.1
+    lr_discriminative: float = 5e-5
+    discriminative_batch_size: int = 32
     seed: int = 0
     device: str = "auto"
 
@@ -143,9 +150,14 @@ class TrainConfig:
         return value
 
     def training_args(self) -> TrainingArgs:
-        own = {f.name for f in fields(TrainingArgs)} - set(_RECIPE_KEYS) - {"train_classifier"}
+        derived = {"train_classifier", "discriminative_epochs", "rewards"}
+        own = {f.name for f in fields(TrainingArgs)} - set(_RECIPE_KEYS) - derived
+        gve = self.variant == "gve"
+        epochs = self.discriminative_epochs
         return TrainingArgs(
             train_classifier=not self.freeze_classifier,
+            discriminative_epochs=(10 if gve else 0) if epochs is None else epochs,
+            rewards=self.rewards or ({"class-true": 1.0} if gve else {}),
             **{name: getattr(self, name) for name in own},
             **{k: self.resolved(k) for k in _RECIPE_KEYS if k not in _DROPOUTS},
         )

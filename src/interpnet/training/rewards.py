@@ -4,6 +4,7 @@ rewards built from them by name, for the discriminative phase and for reranking.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 
@@ -37,12 +38,13 @@ def train_r(model: InterpNet, data: SplitData, batch_size: int = 256) -> torch.T
 def reward_scorers(
     model: InterpNet,
     train: SplitData,
-    run: RunDirectory,
+    run: RunDirectory | str | Path,
     log: Callable[[str], None] = print,
     r: torch.Tensor | None = None,
 ) -> Scorers:
     """The run's reward sentence classifier and retrieval model, trained on the training
     references (the retrieval model's image side on the explainer's own input r(x)); cached."""
+    run = run if isinstance(run, RunDirectory) else RunDirectory(run)
     split = ROLE_SPLITS["reward"]
     if train.name not in (split, "data"):
         raise ConfigError(f"reward models learn from the {split} split, got {train.name!r}")
@@ -91,7 +93,7 @@ def reranker_weights(rerank: str) -> dict[str, float]:
 def run_reranker(
     model: InterpNet,
     train: SplitData,
-    run: RunDirectory,
+    run: RunDirectory | str | Path,
     rerank: str,
     log: Callable[[str], None] = print,
 ) -> WeightedReward:

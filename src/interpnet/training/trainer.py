@@ -13,20 +13,26 @@ from torch import nn
 from tqdm import tqdm
 
 from interpnet.data.splits import SplitData, as_split_data
+from interpnet.decoding import Decoding, sample
 from interpnet.devices import resolve_device
-from interpnet.errors import CheckpointError, InterpnetError
+from interpnet.errors import CheckpointError, ConfigError, InterpnetError
 from interpnet.model import Conditioning, ExplainerConfig, InterpNet
 from interpnet.rundir import TRAINING_ARGS, RunDirectory
+from interpnet.scorers.rewards import RewardContext
 from interpnet.storage import load_tensors, save_tensors
-from interpnet.text import Vocabulary
+from interpnet.text import Vocabulary, detokenize
 from interpnet.training.args import TrainingArgs
+from interpnet.training.losses import policy_gradient_loss
 from interpnet.training.optim_state import flatten_optimizer, unflatten_optimizer
+from interpnet.training.rewards import build_reward, reward_scorers
 
 EpochCallback = Callable[[str, int, dict[str, Any]], None]
-PHASES = ("classifier", "explainer")
+PHASES = ("classifier", "explainer", "discriminative")
 
 
 def _generator(seed: int, phase: str, epoch: int) -> torch.Generator:
+    if phase == "discriminative":
+        return torch.Generator().manual_seed(seed * 1_000_003 + 500_000 + epoch)
     return torch.Generator().manual_seed(seed * 1_000_003 + epoch * 2 + (phase == "explainer"))
 
 
@@ -109,6 +115,13 @@ class Trainer:
                 f"{run.path}: already holds a run; resume it, or choose a new run directory"
             )
         args = self.args
+        if self.conditioning.variant == "gve" and not (
+            args.discriminative_epochs > 0 and "class-true" in args.rewards
+        ):
+            raise ConfigError(
+                "the gve variant is gve-label trained with the true-class reward: set "
+                "discriminative_epochs > 0 and rewards={'class-true': 1.0}"
+            )
         self.data = {
             "train": as_split_data(self.train_data, "train", self.progress),
             "val": as_split_data(self.val_data, "val", self.progress),
@@ -195,6 +208,13 @@ class Trainer:
             self._save_state(state, None)
         if state["phase"] == "explainer":
             self._run_phase(state, "explainer")
+            if self.args.discriminative_epochs > 0:
+                state = _fresh_state("discriminative", self.args.lr_discriminative)
+            else:
+                state = {**state, "phase": "done"}
+            self._save_state(state, None)
+        if state["phase"] == "discriminative":
+            self._run_phase(state, "discriminative")
             state = {**state, "phase": "done"}
             self._save_state(state, None)
         self._load_best()
@@ -202,7 +222,7 @@ class Trainer:
         return self.model
 
     def _optimizer(self, phase: str, lr: float) -> torch.optim.Optimizer:
-        if phase == "explainer":
+        if phase in ("explainer", "discriminative"):
             return torch.optim.Adam(self.model.explainer.parameters(), lr=lr)
         opt = torch.optim.AdamW if self.args.optimizer == "adamw" else torch.optim.Adam
         return opt(self.model.classifier.parameters(), lr=lr, weight_decay=self.args.weight_decay)
@@ -214,7 +234,20 @@ class Trainer:
             # (seeded) initial values, also when a resumed run finds later ones on disk.
             self._load_best(prefix="classifier.")
             self._cache_r()
-        max_epochs = args.classifier_epochs if phase == "classifier" else args.explainer_epochs
+        if phase == "discriminative":
+            self._load_best()  # the explainer phase's best model is the starting point
+            self._cache_r()
+            self._setup_rewards()
+            if state["best"] is None:
+                state["best"] = [self._validation_reward()["val_reward"]]
+                self.log(
+                    f"discriminative phase: validation reward before it {state['best'][0]:.4f}"
+                )
+        max_epochs = {
+            "classifier": args.classifier_epochs,
+            "explainer": args.explainer_epochs,
+            "discriminative": args.discriminative_epochs,
+        }[phase]
         optimizer = self._optimizer(phase, state["lr"])
         if state["epoch"] > 0:
             self._restore_state(state, optimizer)
@@ -228,9 +261,12 @@ class Trainer:
             if phase == "classifier":
                 record = self._classifier_epoch(optimizer, epoch)
                 score = [record["val_acc"], -record["val_loss"]]
-            else:
+            elif phase == "explainer":
                 record = self._explainer_epoch(optimizer, epoch)
                 score = [-record["val_loss"]]
+            else:
+                record = self._discriminative_epoch(optimizer, epoch)
+                score = [record["val_reward"]]
             improved = state["best"] is None or score > state["best"]
             if improved:
                 state["best"], state["bad_epochs"] = score, 0
@@ -259,7 +295,11 @@ class Trainer:
         parts = [f"{r['phase']} epoch {r['epoch']}", f"train loss {r['train_loss']:.3f}"]
         if "val_acc" in r:
             parts.append(f"val acc {r['val_acc']:.3f}")
-        parts.append(f"val loss {r['val_loss']:.3f}")
+        if "val_reward" in r:
+            parts.append(f"train reward {r['train_reward']:.3f}")
+            parts.append(f"val reward {r['val_reward']:.4f}")
+        else:
+            parts.append(f"val loss {r['val_loss']:.3f}")
         return " | ".join(parts) + (" (best)" if r["best"] else "") + f" [{r['seconds']}s]"
 
     def _batches(self, n: int, batch_size: int, phase: str, epoch: int, desc: str):
@@ -315,14 +355,14 @@ class Trainer:
         """r(x) for train and val, computed once with the classifier in eval mode (BatchNorm
         statistics and dropout frozen): the classifier does not change in this phase."""
         self.model.classifier.eval()
-        self.pairs = {}
+        self.pairs, self.predicted = {}, {}
         for name, split in self.data.items():
-            r = torch.cat(
-                [
-                    self.model.introspect(split.batch(idx, self.device))[1]
-                    for idx in torch.arange(len(split)).split(256)
-                ]
-            )
+            outputs = [
+                self.model.introspect(split.batch(idx, self.device))
+                for idx in torch.arange(len(split)).split(256)
+            ]
+            r = torch.cat([o[1] for o in outputs])
+            self.predicted[name] = torch.cat([o[0].argmax(-1) for o in outputs])
             tokens = self.train_tokens if name == "train" else split.tokens()
             rows, encoded = [], []
             for i, sents in enumerate(tokens):
@@ -373,3 +413,103 @@ class Trainer:
         for idx in torch.arange(n).split(512):
             total += self.model.explainer_loss(*self._pair_batch("val", idx)).item() * len(idx)
         return total / n
+
+    # ---- discriminative phase -----------------------------------------------------------
+    def _setup_rewards(self) -> None:
+        """The weighted reward: reward models trained on the training references (cached in
+        the run directory), CIDEr-D with the training references' document frequencies."""
+        names = set(self.args.rewards)
+        train = self.data["train"]
+        scorers = None
+        if names & {"class-predicted", "class-true", "retrieval"}:
+            scorers = reward_scorers(self.model, train, self.run, self.log, self.pairs["train"][0])
+        self.reward = build_reward(self.args.rewards, scorers, train.sentences)
+
+    def _context(self, name: str, idx: torch.Tensor, k: int) -> RewardContext:
+        split = self.data[name]
+        return RewardContext(
+            rows=torch.arange(len(idx)).repeat_interleave(k),
+            r=self.pairs[name][0][idx.to(self.device)],
+            predicted=self.predicted[name][idx.to(self.device)],
+            true=self.pairs[name][1][idx.to(self.device)],
+            references=[split.sentences[i] for i in idx.tolist()],
+        )
+
+    def _discriminative_epoch(self, optimizer: torch.optim.Optimizer, epoch: int) -> dict[str, Any]:
+        args, model = self.args, self.model
+        model.explainer.eval()  # no dropout: samples and their log-probabilities agree
+        k = args.num_samples
+        gen = torch.Generator(device=self.device).manual_seed(args.seed * 7919 + epoch)
+        total = reward_sum = 0.0
+        seen = 0
+        bar = self._batches(
+            len(self.data["train"]),
+            args.discriminative_batch_size,
+            "discriminative",
+            epoch,
+            f"discriminative epoch {epoch}",
+        )
+        for idx in bar:
+            ctx = self._context("train", idx, k)
+            labels = ctx.true if model.explainer.uses_label else None
+            with torch.no_grad():
+                cond = model.explainer.condition(ctx.r, labels)
+                ids, _ = sample(
+                    model.explainer,
+                    cond,
+                    model.vocab.bos_id,
+                    model.vocab.eos_id,
+                    k,
+                    args.max_length,
+                    generator=gen,
+                )
+            sentences = [detokenize(model.vocab.decode(row.tolist())) for row in ids]
+            rewards = self.reward(sentences, ctx)
+            rep = None if labels is None else labels.repeat_interleave(k)
+            logp = model.sentence_logprob(ids, ctx.r.repeat_interleave(k, dim=0), rep)
+            loss = policy_gradient_loss(logp, rewards, k)
+            if args.xe_weight > 0:
+                loss = loss + args.xe_weight * model.explainer_loss(
+                    *self._reference_batch(idx, epoch)
+                )
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(idx)
+            reward_sum += float(rewards.sum())
+            seen += len(idx)
+            bar.set_postfix(reward=f"{reward_sum / (seen * k):.3f}")
+        return {
+            "train_loss": total / seen,
+            "train_reward": reward_sum / (seen * k),
+            **self._validation_reward(),
+            "lr": optimizer.param_groups[0]["lr"],
+        }
+
+    def _reference_batch(self, idx: torch.Tensor, epoch: int):
+        """One reference sentence of each image of ``idx`` (a different one each epoch), for
+        the kept teacher-forced loss."""
+        rows = self.pairs["train"][2]
+        first = torch.searchsorted(rows, idx)
+        count = torch.searchsorted(rows, idx, right=True) - first
+        return self._pair_batch("train", first + epoch % count)
+
+    @torch.no_grad()
+    def _validation_reward(self) -> dict[str, float]:
+        """Mean reward (and each part) of greedy explanations of the validation images."""
+        model = self.model
+        model.explainer.eval()
+        sums: dict[str, float] = {}
+        n = len(self.data["val"])
+        for idx in torch.arange(n).split(256):
+            ctx = self._context("val", idx, 1)
+            labels = ctx.predicted if model.explainer.uses_label else None
+            tokens = model.decode(ctx.r, labels, Decoding(max_length=self.args.max_length))
+            parts = self.reward.parts([detokenize(t) for t in tokens], ctx)
+            for name, value in parts.items():
+                sums[name] = sums.get(name, 0.0) + float(value.sum())
+        out = {f"val_{name}": v / n for name, v in sums.items()}
+        out["val_reward"] = sum(
+            w * out[f"val_{name}"] for name, (_, w) in self.reward.rewards.items()
+        )
+        return out

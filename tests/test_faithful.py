@@ -1,0 +1,423 @@
+"""Specificity, self-retrieval, counterfactual introspection, the discriminative phase,
+decoders and the separation of judges from rewards."""
+
+import copy
+import json
+
+import pytest
+import torch
+
+from interpnet.cli.main import main
+from interpnet.decoding import Decoding, beam_candidates, beam_search, rerank_choice, sample
+from interpnet.decoding.greedy import greedy_decode
+from interpnet.decoding.sampling import nucleus_filter
+from interpnet.errors import ConfigError
+from interpnet.metrics.counterfactual import choose_donors, counterfactual_explanations
+from interpnet.metrics.faithfulness import counterfactual_move
+from interpnet.metrics.retrieval import candidate_pools, self_retrieval
+from interpnet.metrics.specificity import specificity
+from interpnet.model import LRCNExplainer
+from interpnet.scorers.retrieval import RetrievalModel
+from interpnet.scorers.rewards import CiderReward, ClassReward, RetrievalReward, RewardContext
+from interpnet.scorers.sentence_classifier import SentenceClassifier
+from interpnet.scorers.store import ROLE_SPLITS
+from interpnet.training import TrainingArgs, resume_run
+from interpnet.training.data import model_split, run_config
+from interpnet.training.losses import leave_one_out_advantage, policy_gradient_loss
+
+from .conftest import fit_config, tiny_config, tiny_flags
+
+QUIET = dict(progress=False, log=lambda _: None)
+REWARDS = {"class-predicted": 1.0, "cider": 0.5, "retrieval": 0.5}
+
+
+# ---- specificity --------------------------------------------------------------------------
+def test_identical_explanations_have_distinct_share_one_over_n():
+    s = specificity(["This flower is red."] * 8, ["this flower is red", "a blue one"])
+    assert s["distinct_share"] == 1 / 8 and s["distinct_sentences"] == 1
+    assert s["copied_share"] == 1.0  # verbatim a training reference, case and period aside
+    assert s["vocabulary"] == 4 and s["mean_length"] == 4
+    assert s["distinct_1"] == 4 / 32 and s["distinct_2"] == 3 / 24
+
+
+def test_specificity_by_hand():
+    s = specificity(["a red petal", "a red stem", "blue"], ["blue"])
+    assert s["distinct_share"] == 1.0 and s["copied_share"] == pytest.approx(1 / 3)
+    assert s["distinct_1"] == 5 / 7 and s["distinct_2"] == 3 / 4
+    with pytest.raises(ValueError):
+        specificity([])
+
+
+# ---- self-retrieval -----------------------------------------------------------------------
+def test_candidate_pools_hold_the_own_image_first_and_distinct_others():
+    pools = candidate_pools(30, 10, seed=1)
+    assert pools.shape == (30, 10)
+    assert torch.equal(pools[:, 0], torch.arange(30))
+    for i, row in enumerate(pools.tolist()):
+        assert len(set(row)) == 10 and i not in row[1:]
+    assert candidate_pools(5, 100).shape == (5, 5)
+
+
+def test_scores_that_ignore_the_sentence_rank_at_chance():
+    m = self_retrieval(torch.ones(50, 100))
+    assert m["median_rank"] == 50.5 and m["R@1"] == 0 and m["R@5"] == 0
+    best = torch.zeros(4, 10)
+    best[:, 0] = 1.0
+    assert self_retrieval(best)["R@1"] == 1.0
+    worst = -best
+    m = self_retrieval(worst)
+    assert m["R@5"] == 0 and m["median_rank"] == 10
+
+
+def test_identical_explanations_retrieve_at_chance_level():
+    gen = torch.Generator().manual_seed(0)
+    feats = torch.randn(200, 6, generator=gen)
+    words = ["red", "blue", "green", "white"]
+    sents = [[f"a {words[int(f[0] > 0) * 2 + int(f[1] > 0)]} flower"] * 3 for f in feats]
+    model = RetrievalModel.fit(sents, feats, embed_dim=16, epochs=30)
+    from interpnet.metrics.judges import retrieval_metrics
+    from interpnet.scorers.store import Scorers
+
+    scorers = Scorers("judge", None, model)
+    own = retrieval_metrics(scorers, [[s[0]] for s in sents], feats)
+    same = retrieval_metrics(scorers, [["a red flower"]] * 200, feats)
+    assert own["R@5"] > 0.15  # the colour narrows 100 images down to about 25
+    assert same["R@5"] <= 0.1 and same["median_rank"] > 30  # chance: R@5 = 0.05, rank 50.5
+
+
+# ---- counterfactual introspection ---------------------------------------------------------
+def test_counterfactual_move_by_hand():
+    probs = torch.tensor([[0.7, 0.2, 0.1], [0.4, 0.5, 0.1], [0.1, 0.3, 0.6]])
+    m = counterfactual_move(
+        probs, donor_predicted=torch.tensor([0, 0, 1]), own_predicted=torch.tensor([1, 1, 2])
+    )
+    assert m["moved"] == pytest.approx(1 / 3) and m["prefers_donor"] == pytest.approx(1 / 3)
+    assert m["swaps"] == 3
+
+
+def test_donors_are_predicted_in_another_class():
+    pred = torch.tensor([0, 0, 1, 2, 2, 2])
+    donors = choose_donors(pred, seed=3)
+    assert all(pred[d] != pred[i] for i, d in enumerate(donors.tolist()))
+    assert (choose_donors(torch.zeros(4, dtype=torch.long)) == -1).all()
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_birds, tmp_path_factory):
+    run = tmp_path_factory.mktemp("faithful") / "interpnet"
+    cfg = tiny_config(tiny_birds, discriminative_epochs=2, rewards=REWARDS)
+    model = fit_config(cfg, run)
+    data = model_split(model, run_config(run), "test", progress=False)
+    return run, model, data
+
+
+def test_decision_mask_covers_hidden_layers_and_softmax(trained):
+    _, model, data = trained
+    mask = model.decision_mask(data.batch(torch.arange(2)))
+    dims = dict(model.introspector.part_dims(data.batch(torch.arange(2))))
+    x_part = model.classifier.feature_layer_name  # the CNN's pooled features are its "x"
+    assert list(dims)[0] == x_part
+    assert int(mask.sum()) == sum(d for name, d in dims.items() if name != x_part)
+    assert not mask[: dims[x_part]].any() and mask[dims[x_part] :].all()
+
+
+def test_a_swap_moves_nothing_when_the_model_ignores_r(trained):
+    _, model, data = trained
+    blind = copy.deepcopy(model)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        blind.explainer.fuse_cond.weight.zero_()  # r(x) no longer reaches the decoder
+        for param in blind.classifier.parameters():  # ...and the decisions vary
+            param.normal_()
+    predicted = blind.predict(data.batch(torch.arange(len(data))))[0]
+    assert len(set(predicted.tolist())) > 1
+    swap = counterfactual_explanations(blind, data, Decoding())
+    plain = {e.sentence for e in blind.explain(data.batch(torch.arange(len(data))))}
+    assert len(plain) == 1 and set(swap["sentences"]) == plain
+    assert len(swap["sentences"]) == len(data)
+
+
+def test_counterfactual_is_not_applicable_to_captioning(tiny_birds, tmp_path):
+    run = tmp_path / "cap"
+    model = fit_config(tiny_config(tiny_birds, variant="captioning"), run)
+    data = model_split(model, run_config(run), "test", progress=False)
+    assert counterfactual_explanations(model, data, Decoding()) is None
+
+
+# ---- policy gradient ----------------------------------------------------------------------
+def test_leave_one_out_advantage_by_hand():
+    adv = leave_one_out_advantage(torch.tensor([1.0, 0.0, 0.0, 2.0, 2.0, 2.0]), 3)
+    assert torch.allclose(adv, torch.tensor([1.0, -0.5, -0.5, 0.0, 0.0, 0.0]))
+
+
+def test_policy_gradient_raises_the_probability_of_rewarded_samples():
+    logits = torch.zeros(5, requires_grad=True)
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(200):
+        tokens = torch.multinomial(torch.softmax(logits, 0).detach(), 8, True, generator=gen)
+        rewards = (tokens == 3).float()
+        loss = policy_gradient_loss(torch.log_softmax(logits, 0)[tokens], rewards, 8)
+        (grad,) = torch.autograd.grad(loss, logits)
+        with torch.no_grad():
+            logits -= 0.5 * grad
+    assert torch.softmax(logits, 0)[3] > 0.9
+    # equal rewards carry no signal
+    loss = policy_gradient_loss(torch.log_softmax(logits, 0)[torch.arange(4)], torch.ones(4), 4)
+    assert torch.autograd.grad(loss, logits)[0].abs().max() == 0
+
+
+# ---- decoders -----------------------------------------------------------------------------
+def _explainer(seed=0, vocab=12):
+    torch.manual_seed(seed)
+    ex = LRCNExplainer(vocab, 6, embed_dim=8, hidden_dim=16, fusion_dim=12)
+    with torch.no_grad():
+        ex.out.weight.mul_(4.0)
+        ex.out.bias[2] += 0.5
+    return ex.eval()
+
+
+def test_nucleus_filter_by_hand():
+    probs = torch.tensor([[0.5, 0.3, 0.15, 0.05]])
+    assert torch.allclose(nucleus_filter(probs, 0.7), torch.tensor([[0.625, 0.375, 0.0, 0.0]]))
+    assert torch.allclose(nucleus_filter(probs, 0.1), torch.tensor([[1.0, 0.0, 0.0, 0.0]]))
+    assert torch.equal(nucleus_filter(probs, 1.0), probs)
+
+
+def test_sampling_a_tiny_nucleus_is_greedy_and_sampling_is_seeded():
+    ex = _explainer()
+    cond = ex.condition(torch.randn(6, 6))
+    g, gs = greedy_decode(ex, cond, 1, 2, 15)
+    s, ss = sample(ex, cond, 1, 2, 1, 15, top_p=1e-6)
+    assert torch.equal(g, s) and torch.allclose(gs, ss)
+    a, _ = sample(ex, cond, 1, 2, 4, 15, generator=torch.Generator().manual_seed(1))
+    b, _ = sample(ex, cond, 1, 2, 4, 15, generator=torch.Generator().manual_seed(1))
+    assert a.shape[0] == 24 and torch.equal(a, b)
+    assert len({tuple(row.tolist()) for row in a}) > 6  # samples differ
+
+
+def test_diverse_beam_search_without_diversity_is_beam_search_and_with_it_diversifies():
+    ex = _explainer(2)
+    cond = ex.condition(torch.randn(8, 6))
+    ids, logp, lengths, _ = beam_candidates(ex, cond, 1, 2, 4, 15)
+    best, score = beam_search(ex, cond, 1, 2, 4, 15)
+    pick = logp.argmax(1)
+    assert torch.allclose(logp[torch.arange(8), pick], score)
+    d_ids, d_logp, _, _ = beam_candidates(ex, cond, 1, 2, 4, 15, groups=4, diversity=100.0)
+    firsts = d_ids[:, :, 0]
+    assert all(len(set(row.tolist())) == 4 for row in firsts)  # each group starts differently
+    assert (d_logp.max(1).values <= logp.max(1).values + 1e-5).all()
+    with pytest.raises(ValueError, match="must divide"):
+        beam_candidates(ex, cond, 1, 2, 4, 15, groups=3)
+
+
+def test_rerank_choice_weighs_score_against_log_probability():
+    scores = torch.tensor([[0.1, 0.9], [0.5, 0.4]])
+    logp = torch.tensor([[-2.0, -20.0], [-1.0, -1.0]])
+    lengths = torch.tensor([[2, 2], [1, 1]])
+    assert rerank_choice(scores, logp, lengths, 0.0).tolist() == [1, 0]
+    assert rerank_choice(scores, logp, lengths, 1.0).tolist() == [0, 0]
+
+
+def test_decoding_validates_its_options():
+    assert Decoding().method == "greedy" and Decoding(beam_width=3).method == "beam"
+    for bad in (
+        dict(method="nope"),
+        dict(temperature=0),
+        dict(top_p=0),
+        dict(num_samples=0),
+        dict(method="diverse-beam", beam_width=4, groups=3),
+        dict(diversity=-1.0),
+    ):
+        with pytest.raises(ConfigError):
+            Decoding(**bad)
+
+
+def test_every_decoder_explains_a_trained_model(trained):
+    run, model, data = trained
+    x = data.batch(torch.arange(len(data)))
+    from interpnet.training.rewards import run_reranker
+
+    train = model_split(model, run_config(run), "train", progress=False)
+    reranker = run_reranker(model, train, run, "class+retrieval", log=lambda _: None)
+    for d in (
+        Decoding(),
+        Decoding(beam_width=3),
+        Decoding(method="diverse-beam", beam_width=4, groups=2, diversity=1.0),
+        Decoding(method="sample", num_samples=3, top_p=0.9, temperature=0.7),
+        Decoding(method="sample", num_samples=4, rerank="class"),
+    ):
+        out = model.explain(x, d, reranker=reranker if d.rerank else None)
+        assert len(out) == len(data) and all(e.sentence for e in out)
+        again = model.explain(x, d, reranker=reranker if d.rerank else None)
+        assert [e.sentence for e in out] == [e.sentence for e in again]
+    with pytest.raises(ValueError, match="no reranker"):
+        model.explain(x, Decoding(method="sample", num_samples=2, rerank="class"))
+
+
+# ---- rewards and their separation from the judges ------------------------------------------
+def test_rewards_by_hand():
+    sc = SentenceClassifier.fit(
+        ["red petals", "blue petals", "red", "blue"], [0, 1, 0, 1], 2, min_count=1
+    )
+    ctx = RewardContext(
+        rows=torch.tensor([0, 0, 1]),
+        r=torch.zeros(2, 3),
+        predicted=torch.tensor([0, 1]),
+        true=torch.tensor([1, 1]),
+        references=[["red petals"], ["blue petals"]],
+    )
+    sents = ["red petals", "blue petals", "blue petals"]
+    pred = ClassReward(sc, "predicted")(sents, ctx)
+    true = ClassReward(sc, "true")(sents, ctx)
+    assert pred[0] > 0.5 and pred[1] < 0.5 and pred[2] > 0.5
+    assert true[0] < 0.5 and true[1] > 0.5
+    cider = CiderReward([["red petals"], ["blue petals"]])(sents, ctx)
+    assert cider[0] > cider[1] and cider[2] == cider[0]
+    rm = RetrievalModel.fit(
+        [["red"], ["blue"]], torch.eye(3)[:2], embed_dim=4, min_count=1, epochs=50
+    )
+    ret = RetrievalReward(rm)(
+        ["red", "blue", "blue"], RewardContext(torch.tensor([0, 0, 1]), torch.eye(3)[:2])
+    )
+    assert ret[0] > 0.5 and ret[1] < 0.5 and ret[2] > 0.5
+
+
+def test_judges_and_rewards_are_trained_on_different_data(trained):
+    from interpnet.metrics.evaluate import evaluate_run
+
+    run, _, _ = trained
+    assert ROLE_SPLITS["judge"] != ROLE_SPLITS["reward"]
+    m = evaluate_run(run, human=False, use_java=False, **QUIET)
+    judge = json.loads((run / "scorers/judge/info.json").read_text())
+    reward = json.loads((run / "scorers/reward/info.json").read_text())
+    assert judge["trained_on"] == "val references" and reward["trained_on"] == "train references"
+    assert m["judges"]["trained_on"] == "val references"
+    assert judge["key"] != reward["key"]
+    jw = SentenceClassifier.load(run / "scorers/judge/sentence_classifier")[0]
+    rw = SentenceClassifier.load(run / "scorers/reward/sentence_classifier")[0]
+    assert jw.ngrams != rw.ngrams or not torch.equal(jw.bag.weight, rw.bag.weight)
+
+
+# ---- the discriminative phase -------------------------------------------------------------
+def test_discriminative_phase_logs_rewards_and_keeps_the_best(trained):
+    run, _, _ = trained
+    log = [json.loads(x) for x in (run / "train_log.jsonl").read_text().splitlines()]
+    disc = [r for r in log if r["phase"] == "discriminative"]
+    assert len(disc) == 2
+    assert {
+        "train_reward",
+        "val_reward",
+        "val_class-predicted",
+        "val_cider",
+        "val_retrieval",
+    } <= set(disc[0])
+
+
+def test_discriminative_phase_resumes_to_the_same_model(tiny_birds, tmp_path):
+    cfg = tiny_config(tiny_birds, discriminative_epochs=2, rewards=REWARDS, lr_discriminative=1e-2)
+    full = fit_config(cfg, tmp_path / "full").state_dict()
+
+    def interrupt(phase, epoch, _record):
+        if (phase, epoch) == ("discriminative", 1):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        fit_config(cfg, tmp_path / "cut", on_epoch_end=interrupt)
+    state = resume_run(tmp_path / "cut", **QUIET).state_dict()
+    assert all(torch.equal(full[k], state[k]) for k in full)
+
+
+def test_training_options_of_the_discriminative_phase_are_checked():
+    with pytest.raises(ConfigError, match="unknown reward"):
+        TrainingArgs(rewards={"bleu": 1.0})
+    with pytest.raises(ConfigError, match="at least one reward"):
+        TrainingArgs(discriminative_epochs=3)
+    with pytest.raises(ConfigError, match="num_samples"):
+        TrainingArgs(num_samples=1)
+
+
+def test_gve_needs_the_true_class_reward(tiny_birds, tmp_path):
+    cfg = tiny_config(tiny_birds, variant="gve", discriminative_epochs=1)
+    model = fit_config(cfg, tmp_path / "gve")
+    assert model.conditioning.name == "GVE" and model.explainer.uses_label
+    args = json.loads((tmp_path / "gve/training_args.json").read_text())
+    assert args["rewards"] == {"class-true": 1.0}
+    cfg = tiny_config(tiny_birds, variant="gve", discriminative_epochs=1, rewards={"cider": 1.0})
+    with pytest.raises(ConfigError, match="gve variant"):
+        fit_config(cfg, tmp_path / "bad")
+
+
+def test_cli_rewards_and_decoders(tiny_birds, tmp_path, capsys):
+    run = tmp_path / "run"
+    flags = tiny_flags(discriminative_epochs=1)
+    assert (
+        main(
+            [
+                "train",
+                "--data-root",
+                str(tiny_birds),
+                "--out",
+                str(run),
+                *flags,
+                "--rewards",
+                "class-predicted=1",
+                "cider=0.5",
+            ]
+        )
+        == 0
+    )
+    args = json.loads((run / "training_args.json").read_text())
+    assert args["rewards"] == {"class-predicted": 1.0, "cider": 0.5}
+    assert (
+        main(
+            [
+                "train",
+                "--data-root",
+                str(tiny_birds),
+                "--out",
+                str(tmp_path / "x"),
+                *flags,
+                "--rewards",
+                "bleu=1",
+            ]
+        )
+        == 2
+    )
+    assert "unknown reward" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "explain",
+                str(run),
+                "--split",
+                "test",
+                "--decode",
+                "sample",
+                "--num-samples",
+                "3",
+                "--rerank",
+                "class",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "explain",
+                str(run),
+                "--split",
+                "test",
+                "--decode",
+                "diverse-beam",
+                "--beam-width",
+                "4",
+                "--groups",
+                "3",
+                "--quiet",
+            ]
+        )
+        == 2
+    )
+    assert "must divide" in capsys.readouterr().err
