@@ -421,3 +421,53 @@ def test_cli_rewards_and_decoders(tiny_birds, tmp_path, capsys):
         == 2
     )
     assert "must divide" in capsys.readouterr().err
+
+
+def test_fine_tuning_a_finished_run(tiny_birds, tmp_path, capsys):
+    src = tmp_path / "glabel"
+    fit_config(tiny_config(tiny_birds, variant="gve-label"), src)
+    before = (src / "model.safetensors").read_bytes()
+    out = tmp_path / "gve"
+    assert (
+        main(
+            [
+                "finetune",
+                str(src),
+                "--out",
+                str(out),
+                "--variant",
+                "gve",
+                "--discriminative-epochs",
+                "1",
+                "--lr-discriminative",
+                "0.01",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    assert (src / "model.safetensors").read_bytes() == before  # the source is untouched
+    args = json.loads((out / "training_args.json").read_text())
+    assert args["rewards"] == {"class-true": 1.0} and args["discriminative_epochs"] == 1
+    log = [json.loads(x)["phase"] for x in (out / "train_log.jsonl").read_text().splitlines()]
+    assert log.count("discriminative") == 1 and log.count("explainer") == 2
+    assert json.loads((out / "interpnet.json").read_text())["conditioning"]["variant"] == "gve"
+    assert (
+        main(
+            [
+                "finetune",
+                str(src),
+                "--out",
+                str(out),
+                "--discriminative-epochs",
+                "1",
+                "--rewards",
+                "cider=1",
+                "--quiet",
+            ]
+        )
+        == 2
+    )
+    assert "already holds a run" in capsys.readouterr().err
+    assert main(["finetune", str(src), "--out", str(tmp_path / "none"), "--quiet"]) == 2
+    assert "discriminative_epochs" in capsys.readouterr().err

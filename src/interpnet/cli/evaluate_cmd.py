@@ -46,6 +46,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="do not start Java: no METEOR, Python tokenizer (not comparable)",
     )
     p.add_argument(
+        "--judge-features",
+        metavar="DIR",
+        help="feature-cache folder for the judges' backbone features, to share among runs "
+        "of one data set (default: the run's feature cache when it used the judges' backbone, "
+        "else RUN_DIR/scorers/features)",
+    )
+    p.add_argument(
         "--no-retrieval",
         action="store_true",
         help="skip self-retrieval (it extracts backbone features of the images once)",
@@ -66,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         decoding=decoding_from_args(args),
         retrieval=not args.no_retrieval,
+        judge_features=args.judge_features,
     )
     print(evaluation_table(metrics))
     print(f"\nwrote {metrics_path(args.run_dir, args.split)} ({metrics['seconds']}s)")

@@ -14,6 +14,7 @@ from interpnet.cli import (
     evaluate_cmd,
     explain_cmd,
     features_cmd,
+    finetune_cmd,
     train_cmd,
 )
 from interpnet.errors import InterpnetError
@@ -23,6 +24,7 @@ COMMANDS = (
     data_cmd,
     features_cmd,
     train_cmd,
+    finetune_cmd,
     explain_cmd,
     evaluate_cmd,
     compare_cmd,

@@ -126,10 +126,13 @@ def _weight_pair(text: str) -> tuple[str, float]:
         raise argparse.ArgumentTypeError(f"expected NAME=WEIGHT, got {text!r}") from None
 
 
-def add_config_flags(parser: argparse.ArgumentParser) -> None:
-    """One flag per :class:`TrainConfig` field (default None = keep the config's value)."""
+def add_config_flags(parser: argparse.ArgumentParser, names: tuple[str, ...] | None = None) -> None:
+    """One flag per :class:`TrainConfig` field (or those in ``names``); default None = keep
+    the config's value."""
     defaults = TrainConfig()
     for f in fields(TrainConfig):
+        if names is not None and f.name not in names:
+            continue
         flag = "--" + f.name.replace("_", "-")
         value = getattr(defaults, f.name)
         shown = "the recipe's" if value is None and f.name in RECIPES["paper"] else repr(value)

@@ -20,7 +20,7 @@ from interpnet.metrics.captions import caption_metrics, human_agreement
 from interpnet.metrics.counterfactual import counterfactual_explanations
 from interpnet.metrics.faithfulness import counterfactual_move
 from interpnet.metrics.java import JavaUnavailable, coco_toolkit_dir, java_executable
-from interpnet.metrics.judges import JUDGE_BACKBONE, judge_features, judged, judges
+from interpnet.metrics.judges import JUDGE_BACKBONE, judged, judges
 from interpnet.metrics.meteor import Meteor
 from interpnet.metrics.ptb import fallback_tokenize, ptb_tokenize
 from interpnet.metrics.specificity import specificity
@@ -88,6 +88,7 @@ def evaluate_run(
     reranker: Reranker | None = None,
     retrieval: bool = True,
     counterfactual: bool = True,
+    judge_features: str | Path | None = None,
     **options: Any,
 ) -> dict[str, Any]:
     """Evaluate a run directory on one split; writes ``metrics.json`` (test) and returns it.
@@ -99,7 +100,8 @@ def evaluate_run(
     specificity, and, by judges trained on the validation references (a sentence classifier;
     with ``retrieval``, an image-text retrieval model on pretrained backbone features): class
     relevance, introspection fidelity, self-retrieval and (``counterfactual``, when the model
-    decodes) the counterfactual move rate. Undefined values are ``None``.
+    decodes) the counterfactual move rate. ``judge_features``: a feature-cache folder for the
+    judges' backbone features shared among runs. Undefined values are ``None``.
     """
     start = time.time()
     run = RunDirectory(run_dir)
@@ -150,7 +152,7 @@ def evaluate_run(
             layout,
             run,
             cfg.skip_missing,
-            cache_dir=cfg.features if same else None,
+            cache_dir=(cfg.features if same else None) or judge_features,
             layers=cfg.backbone_layers if same else (),
             device=cfg.device,
             progress=progress,

@@ -3,15 +3,25 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from interpnet.errors import CheckpointError, ConfigError, InterpnetError
 from interpnet.model import InterpNet, MLPClassifier
 from interpnet.model.loading import check_classifier_name
-from interpnet.rundir import RunDirectory
+from interpnet.rundir import (
+    LOG,
+    MODEL_CONFIG,
+    TRAIN_CONFIG,
+    TRAINING_ARGS,
+    VOCAB,
+    WEIGHTS,
+    RunDirectory,
+)
 from interpnet.training.config import TrainConfig
 from interpnet.training.data import (
     build_run_classifier,
@@ -106,3 +116,67 @@ def resume_run(
         run_config(run.path), run.path, progress, log, on_epoch_end, resume=True
     )
     return trainer.fit(resume=run.holds_run())
+
+
+FINE_TUNE_OPTIONS = (
+    "discriminative_epochs",
+    "rewards",
+    "num_samples",
+    "xe_weight",
+    "lr_discriminative",
+    "discriminative_batch_size",
+    "patience",
+)
+
+
+def fine_tune_run(
+    source: str | Path,
+    out: str | Path,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+    on_epoch_end: EpochCallback | None = None,
+    **options: Any,
+) -> InterpNet:
+    """Train a finished run further with the discriminative phase only, into a new run
+    directory: ``out`` starts as a copy of ``source`` (its classifier, explainer, vocabulary
+    and log) with the phase's ``options`` (fields of :class:`TrainConfig` in
+    :data:`FINE_TUNE_OPTIONS`, or ``variant="gve"`` for a ``gve-label`` run: the full GVE).
+    ``out`` resumes like any run if interrupted."""
+    src, dst = RunDirectory(source), RunDirectory(out)
+    unknown = sorted(set(options) - set(FINE_TUNE_OPTIONS) - {"variant"})
+    if unknown:
+        raise ConfigError(f"cannot fine-tune {unknown}; options: {list(FINE_TUNE_OPTIONS)}")
+    state = src.read_state() if src.train_config.is_file() else None
+    if state is None or state.get("phase") != "done":
+        raise CheckpointError(
+            f"{src.path}: not a finished run made from a training config; finish it first"
+        )
+    if dst.holds_run() or dst.train_config.is_file():
+        raise InterpnetError(f"{dst.path}: already holds a run; choose a new run directory")
+    cfg = run_config(src.path)
+    model_config = src.read(MODEL_CONFIG, "model config")
+    variant = options.pop("variant", cfg.variant)
+    if variant != cfg.variant and (cfg.variant, variant) != ("gve-label", "gve"):
+        raise ConfigError(f"a {cfg.variant} run cannot become {variant}; only gve-label -> gve")
+    cfg = TrainConfig.from_dict({**cfg.to_dict(), **options, "variant": variant})
+    args = cfg.training_args()
+    if args.discriminative_epochs == 0:
+        raise ConfigError("fine-tuning needs discriminative_epochs > 0 and rewards")
+    dst.path.mkdir(parents=True, exist_ok=True)
+    for name in (MODEL_CONFIG, VOCAB, WEIGHTS, LOG):
+        shutil.copyfile(src.path / name, dst.path / name)
+    model_config["conditioning"]["variant"] = variant
+    dst.write(MODEL_CONFIG, model_config)
+    dst.write(TRAIN_CONFIG, cfg.to_dict())
+    dst.write(TRAINING_ARGS, args.to_dict())
+    dst.write_state(
+        {
+            "phase": "discriminative",
+            "epoch": 0,
+            "best": None,
+            "bad_epochs": 0,
+            "lr": args.lr_discriminative,
+            "param_groups": [],
+        }
+    )
+    return resume_run(dst.path, progress, log, on_epoch_end)

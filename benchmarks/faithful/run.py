@@ -1,0 +1,241 @@
+"""The faithfulness benchmark (issue: explanations that describe THIS image and follow THIS
+decision). Trains the variants, fine-tunes InterpNET_2 with the discriminative phase, picks a
+decoder per run on the validation split, evaluates greedy and the chosen decoder on test.
+
+Resumable: every finished step leaves results/<dataset>/<step>.json and is skipped next time;
+an interrupted training resumes from its run directory. Run it in parts with --steps.
+
+Usage (repository root, venv active):
+  python benchmarks/faithful/run.py flowers WORKDIR [--steps PATTERN ...]
+  python benchmarks/faithful/run.py synthbirds WORKDIR
+then python benchmarks/faithful/table.py (writes README tables from results/).
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import resource
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from interpnet.decoding import Decoding
+from interpnet.metrics.evaluate import evaluate_run
+from interpnet.training import TrainConfig, configured_trainer, resume_run
+from interpnet.training.configured import fine_tune_run
+
+HERE = Path(__file__).parent
+RESULTS = HERE / "results"
+
+# The data and the training recipe of each data set (those of benchmarks/flowers and
+# benchmarks/variants, so the numbers line up with them).
+DATASETS = {
+    "flowers": {
+        "data_root": "../shared/data/flowers102",
+        "features": "{work}/features",
+        "recipe": "default",
+        "explainer_epochs": 15,
+    },
+    "synthbirds": {
+        "data_root": "{work}/synthbirds",
+        "recipe": "paper",
+        "cnn_channels": [16, 32, 64, 128],
+        "hidden_sizes": [256, 128],
+        "embed_dim": 128,
+        "hidden_dim": 256,
+        "fusion_dim": 256,
+        "classifier_epochs": 30,
+        "explainer_epochs": 12,
+        "explainer_batch_size": 64,
+        "patience": 5,
+    },
+}
+# The discriminative phase: 8 epochs at most, patience 3, learning rate 5e-4 (probes on
+# Flowers: 2e-4 barely moved the validation reward in 2 epochs, 1e-3 moved it and fell back).
+PHASE3 = {"discriminative_epochs": 8, "patience": 3, "lr_discriminative": 5e-4}
+# CIDEr-D (~0.8 per sentence on Flowers) would drown the class probability (~0.2): weighted down.
+REWARD_SETS = {
+    "class": {"class-predicted": 1.0},
+    "class-cider": {"class-predicted": 1.0, "cider": 0.25},
+    "class-cider-retrieval": {"class-predicted": 1.0, "cider": 0.25, "retrieval": 0.5},
+}
+# Decoders tried on the validation split.
+DECODERS = {
+    "greedy": Decoding(),
+    "sample10-class": Decoding(method="sample", num_samples=10, rerank="class"),
+    "diverse10-class+retrieval": Decoding(
+        method="diverse-beam", beam_width=10, groups=5, diversity=1.0, rerank="class+retrieval"
+    ),
+}
+LANGUAGE_FLOOR = {"METEOR": 38.0, "CIDEr-D": 60.0}  # the issue's targets, applied on val
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+class Bench:
+    def __init__(self, dataset: str, work: Path, patterns: list[str]):
+        self.dataset, self.work, self.patterns = dataset, work, patterns
+        self.out = RESULTS / dataset
+        self.out.mkdir(parents=True, exist_ok=True)
+        fill = {"work": str(work)}
+        self.base = {
+            k: v.format(**fill) if isinstance(v, str) else v for k, v in DATASETS[dataset].items()
+        }
+
+    def run_dir(self, name: str) -> Path:
+        return self.work / "runs" / name
+
+    def step(self, name: str, fn) -> dict | None:
+        """Run ``fn`` unless results/<dataset>/<name>.json exists; store what it returns."""
+        path = self.out / f"{name}.json"
+        if path.is_file():
+            return json.loads(path.read_text())
+        if self.patterns and not any(fnmatch.fnmatch(name, p) for p in self.patterns):
+            return None
+        log(f"{self.dataset}: {name}")
+        start = time.time()
+        result = fn()
+        result["step_seconds"] = round(time.time() - start, 1)
+        result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        path.write_text(json.dumps(result, indent=1) + "\n")
+        log(f"{self.dataset}: {name} done in {result['step_seconds']}s")
+        return result
+
+    # ---- steps --------------------------------------------------------------------------
+    def train(self, name: str, **options) -> dict | None:
+        def go():
+            run = self.run_dir(name)
+            quiet = {"progress": False, "log": log}
+            if (run / "train_config.json").is_file():
+                resume_run(run, **quiet)
+            else:
+                cfg = TrainConfig(**{**self.base, **options})
+                configured_trainer(cfg, run, **quiet).fit()
+            return {"run": str(run), "options": options, "log": _log(run)}
+
+        return self.step(f"train-{name}", go)
+
+    def finetune(self, name: str, source: str, **options) -> dict | None:
+        def go():
+            run = self.run_dir(name)
+            if (run / "train_config.json").is_file():
+                resume_run(run, progress=False, log=log)
+            else:
+                if run.exists():
+                    shutil.rmtree(run)
+                fine_tune_run(self.run_dir(source), run, progress=False, log=log, **options)
+            return {"run": str(run), "source": source, "options": options, "log": _log(run)}
+
+        if not (self.out / f"train-{source}.json").is_file():
+            return None
+        return self.step(f"train-{name}", go)
+
+    def evaluate(self, name: str, split: str, decoder: str, human: bool = False) -> dict | None:
+        if not (self.out / f"train-{name}.json").is_file():
+            return None
+
+        def go():
+            m = evaluate_run(
+                self.run_dir(name),
+                split,
+                human=human,
+                progress=False,
+                log=log,
+                decoding=DECODERS[decoder],
+                judge_features=self.work / "judge-features",
+            )
+            return {"metrics": m, "decoder": decoder}
+
+        return self.step(f"eval-{name}-{split}-{decoder}", go)
+
+    def choose_decoder(self, name: str) -> str | None:
+        """The decoder with the best val score: fidelity + distinct share + self-retrieval
+        R@5, among those meeting the language floor (all, if none does)."""
+        scored = {}
+        for decoder in DECODERS:
+            r = self.evaluate(name, "val", decoder)
+            if r is None:
+                return None
+            e = r["metrics"]["explanations"]
+            floor = all(e["standard"].get(k, 0) >= v for k, v in LANGUAGE_FLOOR.items())
+            score = (
+                (e["fidelity"] or 0)
+                + e["specificity"]["distinct_share"]
+                + e["self_retrieval"]["R@5"]
+            )
+            scored[decoder] = (floor, score)
+        best = max(scored, key=lambda d: scored[d])
+        (self.out / f"choice-{name}.json").write_text(
+            json.dumps({"chosen": best, "scores": scored}, indent=1) + "\n"
+        )
+        return best
+
+    def full(self, name: str, human: bool = False) -> None:
+        """Greedy on test, the decoder chosen on val, and it on test."""
+        self.evaluate(name, "test", "greedy", human=human)
+        best = self.choose_decoder(name)
+        if best is not None and best != "greedy":
+            self.evaluate(name, "test", best)
+
+
+def _log(run: Path) -> list[dict]:
+    path = run / "train_log.jsonl"
+    return [json.loads(x) for x in path.read_text().splitlines()] if path.is_file() else []
+
+
+def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("dataset", choices=sorted(DATASETS))
+    p.add_argument("work", type=Path)
+    p.add_argument("--steps", nargs="*", default=[], help="only steps matching these patterns")
+    args = p.parse_args(argv)
+    b = Bench(args.dataset, args.work.resolve(), args.steps)
+    # single seed: every variant, the discriminative reward sets, gve
+    b.train("interpnet2-s0", variant="interpnet", seed=0)
+    b.evaluate("interpnet2-s0", "test", "greedy", human=True)
+    for reward_set, rewards in REWARD_SETS.items():
+        b.finetune(f"disc-{reward_set}-s0", "interpnet2-s0", rewards=rewards, **PHASE3)
+        b.full(f"disc-{reward_set}-s0")
+    b.full("interpnet2-s0")
+    b.train("captioning-s0", variant="captioning", seed=0)
+    b.full("captioning-s0")
+    b.train("gve-label-s0", variant="gve-label", seed=0)
+    b.finetune("gve-s0", "gve-label-s0", variant="gve", rewards={"class-true": 1.0}, **PHASE3)
+    b.train("interpnet0-s0", variant="output-only", seed=0)
+    for name in ("gve-label-s0", "gve-s0", "interpnet0-s0"):
+        b.full(name)
+    # seeds 1 and 2 of captioning, InterpNET_2 and the best reward set (chosen on val)
+    best = _best_reward_set(b)
+    for seed in (1, 2):
+        b.train(f"captioning-s{seed}", variant="captioning", seed=seed)
+        b.train(f"interpnet2-s{seed}", variant="interpnet", seed=seed)
+        if best:
+            b.finetune(
+                f"disc-{best}-s{seed}", f"interpnet2-s{seed}", rewards=REWARD_SETS[best], **PHASE3
+            )
+        for name in (f"captioning-s{seed}", f"interpnet2-s{seed}", f"disc-{best}-s{seed}"):
+            b.full(name)
+    return 0
+
+
+def _best_reward_set(b: Bench) -> str | None:
+    """The reward set whose run scores best on val with its chosen decoder."""
+    best, best_score = None, None
+    for reward_set in REWARD_SETS:
+        path = b.out / f"choice-disc-{reward_set}-s0.json"
+        if not path.is_file():
+            return None
+        choice = json.loads(path.read_text())
+        score = choice["scores"][choice["chosen"]]
+        if best_score is None or score > best_score:
+            best, best_score = reward_set, score
+    return best
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

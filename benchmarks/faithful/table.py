@@ -1,0 +1,106 @@
+"""Tables of the faithfulness benchmark from results/<dataset>/*.json (written by run.py):
+one row per (variant, decoder), seeds as mean ± sd, and the targets met or missed.
+
+Usage: python benchmarks/faithful/table.py > benchmarks/faithful/results/tables.md
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+from collections import defaultdict
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results"
+COLUMNS = [
+    ("acc.", lambda m, e: 100 * m["accuracy"]),
+    ("std METEOR", lambda m, e: e["standard"].get("METEOR")),
+    ("std CIDEr-D", lambda m, e: e["standard"]["CIDEr-D"]),
+    ("paper METEOR", lambda m, e: e["paper"].get("METEOR")),
+    ("paper CIDEr", lambda m, e: e["paper"]["CIDEr"]),
+    ("distinct %", lambda m, e: 100 * e["specificity"]["distinct_share"]),
+    ("copied %", lambda m, e: 100 * e["specificity"]["copied_share"]),
+    ("distinct-2", lambda m, e: e["specificity"]["distinct_2"]),
+    ("vocab", lambda m, e: e["specificity"]["vocabulary"]),
+    ("R@1 %", lambda m, e: 100 * e["self_retrieval"]["R@1"]),
+    ("R@5 %", lambda m, e: 100 * e["self_retrieval"]["R@5"]),
+    ("med. rank", lambda m, e: e["self_retrieval"]["median_rank"]),
+    ("relevance pred. %", lambda m, e: 100 * e["class_relevance"]["predicted_class"]),
+    ("fidelity %", lambda m, e: None if e["fidelity"] is None else 100 * e["fidelity"]),
+    ("cf. moved %", lambda m, e: _cf(e, "moved")),
+    ("cf. prefers donor %", lambda m, e: _cf(e, "prefers_donor")),
+    ("attr. precision", lambda m, e: e.get("attributes", {}).get("precision")),
+    ("attr. recall", lambda m, e: e.get("attributes", {}).get("recall")),
+]
+NAMES = {
+    "captioning": "captioning",
+    "gve-label": "gve-label",
+    "gve": "GVE (full)",
+    "interpnet0": "InterpNET_0",
+    "interpnet2": "InterpNET_2",
+}
+
+
+def _cf(e: dict, key: str):
+    cf = e.get("counterfactual") or {}
+    if not cf.get("applicable"):
+        return "n/a"
+    return None if cf.get(key) is None else 100 * cf[key]
+
+
+def _label(run: str) -> str:
+    base = re.sub(r"-s\d+$", "", run)
+    if base.startswith("disc-"):
+        return f"InterpNET_2 + discriminative ({base[5:]})"
+    return NAMES.get(base, base)
+
+
+def _cell(values: list) -> str:
+    if any(isinstance(v, str) for v in values):
+        return values[0]
+    values = [v for v in values if v is not None]
+    if not values:
+        return "-"
+    fmt = "{:.3f}" if max(abs(v) for v in values) < 2 else "{:.1f}"
+    if len(values) == 1:
+        return fmt.format(values[0])
+    return f"{fmt.format(statistics.mean(values))} ± {fmt.format(statistics.stdev(values))}"
+
+
+def table(dataset: str) -> str:
+    rows: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    human = None
+    for path in sorted((RESULTS / dataset).glob("eval-*-test-*.json")):
+        r = json.loads(path.read_text())
+        m = r["metrics"]
+        run = Path(m["run"]).name
+        rows[(_label(run), r["decoder"])].append(m)
+        if "standard" in m.get("human", {}):
+            human = m
+    out = ["| run | decoder | seeds | " + " | ".join(c for c, _ in COLUMNS) + " |"]
+    out.append("|" + "---|" * (len(COLUMNS) + 3))
+    for (label, decoder), ms in sorted(rows.items()):
+        cells = [_cell([fn(m, m["explanations"]) for m in ms]) for _, fn in COLUMNS]
+        out.append(f"| {label} | {decoder} | {len(ms)} | " + " | ".join(cells) + " |")
+    if human is not None:
+        h = human["human"]
+        cells = []
+        for name, fn in COLUMNS:
+            try:
+                cells.append(_cell([fn(human, h)]) if name != "acc." else "-")
+            except (KeyError, TypeError):
+                cells.append("-")
+        out.append("| human agreement | - | - | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def main() -> None:
+    for dataset in sorted(p.name for p in RESULTS.iterdir() if p.is_dir()):
+        print(f"## {dataset} (test split)\n")
+        print(table(dataset))
+        print()
+
+
+if __name__ == "__main__":
+    main()
