@@ -471,3 +471,33 @@ def test_fine_tuning_a_finished_run(tiny_birds, tmp_path, capsys):
     assert "already holds a run" in capsys.readouterr().err
     assert main(["finetune", str(src), "--out", str(tmp_path / "none"), "--quiet"]) == 2
     assert "discriminative_epochs" in capsys.readouterr().err
+
+
+def test_counterfactual_training_swaps_decisions_and_their_targets(tiny_birds, tmp_path):
+    from interpnet.training.configured import configured_trainer
+
+    run = tmp_path / "swap"
+    cfg = tiny_config(tiny_birds, discriminative_epochs=1, rewards=REWARDS, swap_fraction=1.0)
+    trainer = configured_trainer(cfg, run, progress=False, log=lambda _: None)
+    trainer.fit()
+    log = [json.loads(x) for x in (run / "train_log.jsonl").read_text().splitlines()]
+    assert log[-1]["phase"] == "discriminative"
+    ctx = trainer._context("train", torch.arange(len(trainer.data["train"])), 1)
+    ctx.predicted = torch.arange(len(ctx.predicted)) % 3  # three predicted classes
+    swapped = trainer._swap_decisions(ctx, torch.Generator().manual_seed(0))
+    mask = trainer.decision_mask
+    for i in range(len(ctx.predicted)):
+        assert swapped.predicted[i] != ctx.predicted[i]  # every image got another decision
+        assert torch.equal(swapped.r[i][~mask], ctx.r[i][~mask])  # ...and kept its own x
+        j = [k for k in range(len(ctx.r)) if torch.equal(ctx.r[k][mask], swapped.r[i][mask])]
+        assert j and swapped.predicted[i] == ctx.predicted[j[0]]
+        assert swapped.references[i] == ctx.references[j[0]]
+    cap = tiny_config(
+        tiny_birds,
+        variant="captioning",
+        discriminative_epochs=1,
+        rewards=REWARDS,
+        swap_fraction=0.5,
+    )
+    with pytest.raises(ConfigError, match="swap_fraction needs decision parts"):
+        fit_config(cap, tmp_path / "cap")

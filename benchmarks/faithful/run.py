@@ -22,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+from interpnet.cli.demo_cmd import DEMO_OVERRIDES
 from interpnet.decoding import Decoding
 from interpnet.metrics.evaluate import evaluate_run
 from interpnet.training import TrainConfig, configured_trainer, resume_run
@@ -39,19 +40,7 @@ DATASETS = {
         "recipe": "default",
         "explainer_epochs": 15,
     },
-    "synthbirds": {
-        "data_root": "{work}/synthbirds",
-        "recipe": "paper",
-        "cnn_channels": [16, 32, 64, 128],
-        "hidden_sizes": [256, 128],
-        "embed_dim": 128,
-        "hidden_dim": 256,
-        "fusion_dim": 256,
-        "classifier_epochs": 30,
-        "explainer_epochs": 12,
-        "explainer_batch_size": 64,
-        "patience": 5,
-    },
+    "synthbirds": {"data_root": "{work}/synthbirds", **DEMO_OVERRIDES},  # interpnet demo's
 }
 # The discriminative phase: 8 epochs at most, patience 3, learning rate 5e-4 (probes on
 # Flowers: 2e-4 barely moved the validation reward in 2 epochs, 1e-3 moved it and fell back).

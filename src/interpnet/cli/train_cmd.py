@@ -89,6 +89,8 @@ HELP = {
     "xe_weight": "phase 3: weight of the teacher-forced loss kept beside the policy gradient",
     "lr_discriminative": "Adam learning rate of phase 3",
     "discriminative_batch_size": "phase-3 batch size, in images",
+    "swap_fraction": "phase 3, counterfactual training: share of images whose r(x) gets the "
+    "hidden layers and softmax of an image of another predicted class, rewarded for that class",
     "seed": "random seed (runs are deterministic on the CPU)",
     "device": "'auto' (CUDA when available), 'cpu' or 'cuda'",
 }

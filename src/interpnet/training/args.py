@@ -45,7 +45,10 @@ class TrainingArgs:
     weight ``xe_weight``; ``rewards`` weights the rewards by name (``class-predicted``,
     ``class-true``, ``cider``, ``retrieval``; see :mod:`interpnet.scorers.rewards`). It keeps
     the epoch with the best mean validation reward of greedy explanations, the explainer
-    phase's model included, and stops early like the other phases.
+    phase's model included, and stops early like the other phases. ``swap_fraction`` of the
+    images of each batch get the decision parts of r(x) (hidden layers and softmax) of another
+    image the classifier puts in another class, and are rewarded for that class
+    (counterfactual training; see :meth:`Trainer._swap_decisions`).
     """
 
     train_classifier: bool = True
@@ -67,6 +70,7 @@ class TrainingArgs:
     xe_weight: float = 0.1
     lr_discriminative: float = 5e-5
     discriminative_batch_size: int = 32
+    swap_fraction: float = 0.0
     min_count: int = 2
     max_length: int = 30
     seed: int = 0
@@ -107,6 +111,8 @@ class TrainingArgs:
             raise ConfigError(
                 f"num_samples must be at least 2 (for the baseline), got {self.num_samples}"
             )
+        if not 0 <= self.swap_fraction <= 1:
+            raise ConfigError(f"swap_fraction must be in [0, 1], got {self.swap_fraction}")
         if self.xe_weight < 0:
             raise ConfigError(f"xe_weight must be 0 or more, got {self.xe_weight}")
         if self.optimizer not in OPTIMIZERS:

@@ -106,6 +106,7 @@ class TrainConfig:
     xe_weight: float = 0.1
     lr_discriminative: float = 5e-5
     discriminative_batch_size: int = 32
+    swap_fraction: float = 0.0
     seed: int = 0
     device: str = "auto"
 

@@ -125,6 +125,7 @@ FINE_TUNE_OPTIONS = (
     "xe_weight",
     "lr_discriminative",
     "discriminative_batch_size",
+    "swap_fraction",
     "patience",
 )
 

@@ -238,6 +238,13 @@ class Trainer:
             self._load_best()  # the explainer phase's best model is the starting point
             self._cache_r()
             self._setup_rewards()
+            example = self.data["train"].batch(torch.arange(1), self.device)
+            self.decision_mask = self.model.decision_mask(example).to(self.device)
+            if self.args.swap_fraction > 0 and not self.decision_mask.any():
+                raise ConfigError(
+                    f"swap_fraction needs decision parts in r(x); {self.conditioning.name} "
+                    "reads none (it reads the input only, or a label)"
+                )
             if state["best"] is None:
                 state["best"] = [self._validation_reward()["val_reward"]]
                 self.log(
@@ -440,6 +447,7 @@ class Trainer:
         model.explainer.eval()  # no dropout: samples and their log-probabilities agree
         k = args.num_samples
         gen = torch.Generator(device=self.device).manual_seed(args.seed * 7919 + epoch)
+        swap_gen = torch.Generator().manual_seed(args.seed * 7919 + epoch + 1)
         total = reward_sum = 0.0
         seen = 0
         bar = self._batches(
@@ -451,6 +459,8 @@ class Trainer:
         )
         for idx in bar:
             ctx = self._context("train", idx, k)
+            if args.swap_fraction > 0:
+                ctx = self._swap_decisions(ctx, swap_gen)
             labels = ctx.true if model.explainer.uses_label else None
             with torch.no_grad():
                 cond = model.explainer.condition(ctx.r, labels)
@@ -485,6 +495,27 @@ class Trainer:
             **self._validation_reward(),
             "lr": optimizer.param_groups[0]["lr"],
         }
+
+    def _swap_decisions(self, ctx: RewardContext, gen: torch.Generator) -> RewardContext:
+        """Counterfactual training: for a ``swap_fraction`` of the batch, the decision parts of
+        r(x) (hidden layers, softmax) come from another image of the batch that the
+        classifier puts in another class, whose predicted class and references the rewards
+        then use; the input features x stay. On training images the predicted class is
+        almost always the true one, so without this the rewards cannot tell an explainer
+        that reads the decision from one that reads the image."""
+        mask = self.decision_mask
+        predicted, n = ctx.predicted.cpu(), len(ctx.predicted)
+        pick = (torch.rand(n, generator=gen) < self.args.swap_fraction).nonzero().flatten()
+        r, new_pred = ctx.r.clone(), ctx.predicted.clone()
+        refs = list(ctx.references)
+        for i in pick.tolist():
+            pool = (predicted != predicted[i]).nonzero().flatten()
+            if len(pool) == 0:
+                continue
+            j = int(pool[torch.randint(len(pool), (1,), generator=gen)])
+            r[i] = torch.where(mask, ctx.r[j], ctx.r[i])
+            new_pred[i], refs[i] = ctx.predicted[j], ctx.references[j]
+        return RewardContext(ctx.rows, r, new_pred, ctx.true, refs)
 
     def _reference_batch(self, idx: torch.Tensor, epoch: int):
         """One reference sentence of each image of ``idx`` (a different one each epoch), for
