@@ -58,7 +58,6 @@ REWARD_SETS = {
 DECODERS = {
     "greedy": Decoding(),
     "sample10-class": Decoding(method="sample", num_samples=10, rerank="class"),
-    "beam3": Decoding(beam_width=3),
     "diverse10-class+retrieval": Decoding(
         method="diverse-beam", beam_width=10, groups=5, diversity=1.0, rerank="class+retrieval"
     ),
@@ -140,6 +139,7 @@ class Bench:
                 progress=False,
                 log=log,
                 decoding=DECODERS[decoder],
+                counterfactual=split == "test",  # not part of the choice on val
                 judge_features=self.work / "judge-features",
             )
             return {"metrics": m, "decoder": decoder}
