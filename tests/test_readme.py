@@ -10,8 +10,12 @@ def test_readme_python_example_runs(tmp_path, monkeypatch, capsys):
     exec(compile(block, "README.md", "exec"), {})
     lines = capsys.readouterr().out.strip().splitlines()
     assert [line.split()[0] for line in lines[:3]] == ["explainer"] * 3  # one line per epoch
-    assert len(lines) == 6 and all(line.split()[0] in ("blue", "red") for line in lines[3:])
+    assert all(line.split()[0] in ("blue", "red") for line in lines[3:6])
     assert (tmp_path / "my_run" / "model.safetensors").is_file()
+    assert sum(line.startswith("discriminative epoch") for line in lines) == 2
+    sentences = eval(lines[-1])  # the reranked samples, printed as a list
+    assert len(sentences) == 3 and all(isinstance(t, str) and t for t in sentences)
+    assert (tmp_path / "my_tuned_run" / "scorers" / "reward" / "info.json").is_file()
 
 
 def test_readme_names_the_two_commands():

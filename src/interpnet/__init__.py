@@ -3,6 +3,7 @@
 Reference implementation of InterpNET (Barratt 2017, arXiv 1710.09511).
 """
 
+from interpnet.decoding import Decoding
 from interpnet.model import (
     CNNClassifier,
     Conditioning,
@@ -24,6 +25,7 @@ __version__ = "0.1.0"
 __all__ = [
     "CNNClassifier",
     "Conditioning",
+    "Decoding",
     "ExplainerConfig",
     "Explanation",
     "InterpNet",

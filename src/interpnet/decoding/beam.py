@@ -3,9 +3,12 @@ one step at a time."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 
-from interpnet.model.explainer import LRCNExplainer
+if TYPE_CHECKING:  # for type hints only: interpnet.model imports decoding, not the reverse
+    from interpnet.model.explainer import LRCNExplainer
 
 
 def length_penalty(lengths: torch.Tensor, alpha: float) -> torch.Tensor:

@@ -4,10 +4,13 @@ time steps for the whole batch."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import torch
 
-from interpnet.model.explainer import LRCNExplainer
+if TYPE_CHECKING:  # for type hints only: interpnet.model imports decoding, not the reverse
+    from interpnet.model.explainer import LRCNExplainer
+
 
 Chooser = Callable[[torch.Tensor], torch.Tensor]  # log-probs (B, V) -> next tokens (B,)
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 
 from interpnet.decoding.greedy import decode_loop
-from interpnet.model.explainer import LRCNExplainer
+
+if TYPE_CHECKING:  # for type hints only: interpnet.model imports decoding, not the reverse
+    from interpnet.model.explainer import LRCNExplainer
 
 
 def nucleus_filter(probs: torch.Tensor, top_p: float) -> torch.Tensor:

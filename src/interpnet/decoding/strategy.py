@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -13,7 +13,9 @@ from interpnet.decoding.beam import beam_candidates, length_penalty
 from interpnet.decoding.greedy import greedy_decode
 from interpnet.decoding.sampling import sample
 from interpnet.errors import ConfigError
-from interpnet.model.explainer import LRCNExplainer
+
+if TYPE_CHECKING:  # for type hints only: interpnet.model imports decoding, not the reverse
+    from interpnet.model.explainer import LRCNExplainer
 
 METHODS = ("greedy", "beam", "diverse-beam", "sample")
 

@@ -3,12 +3,12 @@ rewards built from them by name, for the discriminative phase and for reranking.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
 
-from interpnet.data.splits import SplitData
+from interpnet.data.splits import SplitData, as_split_data
 from interpnet.errors import ConfigError
 from interpnet.model import InterpNet
 from interpnet.rundir import RunDirectory
@@ -37,7 +37,7 @@ def train_r(model: InterpNet, data: SplitData, batch_size: int = 256) -> torch.T
 
 def reward_scorers(
     model: InterpNet,
-    train: SplitData,
+    train: SplitData | Sequence,
     run: RunDirectory | str | Path,
     log: Callable[[str], None] = print,
     r: torch.Tensor | None = None,
@@ -45,6 +45,7 @@ def reward_scorers(
     """The run's reward sentence classifier and retrieval model, trained on the training
     references (the retrieval model's image side on the explainer's own input r(x)); cached."""
     run = run if isinstance(run, RunDirectory) else RunDirectory(run)
+    train = as_split_data(train, "train")
     split = ROLE_SPLITS["reward"]
     if train.name not in (split, "data"):
         raise ConfigError(f"reward models learn from the {split} split, got {train.name!r}")
@@ -92,12 +93,13 @@ def reranker_weights(rerank: str) -> dict[str, float]:
 
 def run_reranker(
     model: InterpNet,
-    train: SplitData,
+    train: SplitData | Sequence,
     run: RunDirectory | str | Path,
     rerank: str,
     log: Callable[[str], None] = print,
 ) -> WeightedReward:
     """The reranker a decoding's ``rerank`` names, from the run's reward models (trained on
-    ``train``, the training split, on first use)."""
+    ``train``, the training split or any sequence of ``(input, label, sentences)``, on first
+    use)."""
     weights = reranker_weights(rerank)
     return build_reward(weights, reward_scorers(model, train, run, log), None)
