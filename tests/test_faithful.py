@@ -282,12 +282,13 @@ def test_rewards_by_hand():
     assert ret[0] > 0.5 and ret[1] < 0.5 and ret[2] > 0.5
 
 
-def test_judges_and_rewards_are_trained_on_different_data(trained):
+def test_judges_and_rewards_are_trained_on_different_data(trained, tmp_path):
     from interpnet.metrics.evaluate import evaluate_run
 
     run, _, _ = trained
     assert ROLE_SPLITS["judge"] != ROLE_SPLITS["reward"]
-    m = evaluate_run(run, human=False, use_java=False, **QUIET)
+    m = evaluate_run(run, human=False, use_java=False, judge_cache=tmp_path / "jf", **QUIET)
+    assert any((tmp_path / "jf").glob("efficientnet-lite0-*/meta.json"))  # a shared cache
     judge = json.loads((run / "scorers/judge/info.json").read_text())
     reward = json.loads((run / "scorers/reward/info.json").read_text())
     assert judge["trained_on"] == "val references" and reward["trained_on"] == "train references"

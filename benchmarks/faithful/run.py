@@ -140,7 +140,7 @@ class Bench:
                 log=log,
                 decoding=DECODERS[decoder],
                 counterfactual=split == "test",  # not part of the choice on val
-                judge_features=self.work / "judge-features",
+                judge_cache=self.work / "judge-features",
             )
             return {"metrics": m, "decoder": decoder}
 

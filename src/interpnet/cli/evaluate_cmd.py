@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         decoding=decoding_from_args(args),
         retrieval=not args.no_retrieval,
-        judge_features=args.judge_features,
+        judge_cache=args.judge_features,
     )
     print(evaluation_table(metrics))
     print(f"\nwrote {metrics_path(args.run_dir, args.split)} ({metrics['seconds']}s)")

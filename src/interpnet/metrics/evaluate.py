@@ -20,7 +20,7 @@ from interpnet.metrics.captions import caption_metrics, human_agreement
 from interpnet.metrics.counterfactual import counterfactual_explanations
 from interpnet.metrics.faithfulness import counterfactual_move
 from interpnet.metrics.java import JavaUnavailable, coco_toolkit_dir, java_executable
-from interpnet.metrics.judges import JUDGE_BACKBONE, judged, judges
+from interpnet.metrics.judges import JUDGE_BACKBONE, judge_features, judged, judges
 from interpnet.metrics.meteor import Meteor
 from interpnet.metrics.ptb import fallback_tokenize, ptb_tokenize
 from interpnet.metrics.specificity import specificity
@@ -88,7 +88,7 @@ def evaluate_run(
     reranker: Reranker | None = None,
     retrieval: bool = True,
     counterfactual: bool = True,
-    judge_features: str | Path | None = None,
+    judge_cache: str | Path | None = None,
     **options: Any,
 ) -> dict[str, Any]:
     """Evaluate a run directory on one split; writes ``metrics.json`` (test) and returns it.
@@ -100,7 +100,7 @@ def evaluate_run(
     specificity, and, by judges trained on the validation references (a sentence classifier;
     with ``retrieval``, an image-text retrieval model on pretrained backbone features): class
     relevance, introspection fidelity, self-retrieval and (``counterfactual``, when the model
-    decodes) the counterfactual move rate. ``judge_features``: a feature-cache folder for the
+    decodes) the counterfactual move rate. ``judge_cache``: a feature-cache folder for the
     judges' backbone features shared among runs. Undefined values are ``None``.
     """
     start = time.time()
@@ -135,6 +135,20 @@ def evaluate_run(
         "accuracy": float((predicted == true).float().mean()),
         "decoding": decoding.to_dict() if explanations is None else None,
     }
+    features = None  # the judges first: a failure there should not waste the caption metrics
+    if retrieval:
+        same = bool(cfg.features) and cfg.backbone == JUDGE_BACKBONE
+        features = judge_features(
+            layout,
+            run,
+            cfg.skip_missing,
+            cache_dir=(cfg.features if same else None) or judge_cache,
+            layers=cfg.backbone_layers if same else (),
+            device=cfg.device,
+            progress=progress,
+            log=log,
+        )
+    judge = judges(run, layout, cfg.skip_missing, features, log)
     with _caption_tools(log, use_java) as (meteor, tokenizer, tok_name):
         out["tokenizer"] = tok_name
         out["explanations"] = caption_metrics(hyps, refs, meteor, tokenizer)
@@ -145,20 +159,6 @@ def evaluate_run(
     train_refs = [s for e in layout.split("train", skip_missing=True) for s in e.sentences]
     out["explanations"]["specificity"] = specificity(hyps, train_refs)
     out.setdefault("human", {})["specificity"] = specificity([r[0] for r in refs], train_refs)
-    features = None
-    if retrieval:
-        same = bool(cfg.features) and cfg.backbone == JUDGE_BACKBONE
-        features = judge_features(
-            layout,
-            run,
-            cfg.skip_missing,
-            cache_dir=(cfg.features if same else None) or judge_features,
-            layers=cfg.backbone_layers if same else (),
-            device=cfg.device,
-            progress=progress,
-            log=log,
-        )
-    judge = judges(run, layout, cfg.skip_missing, features, log)
     out["judges"] = {k: v for k, v in judge.info.items() if k != "key"}
     split_features = features.get([e.rel_path for e in examples]) if features else None
     out["explanations"].update(judged(judge, [[h] for h in hyps], predicted, true, split_features))
