@@ -190,10 +190,10 @@ def main(argv: list[str]) -> int:
     b = Bench(args.dataset, args.work.resolve(), args.steps)
     # single seed: every variant, the discriminative reward sets, gve
     b.train("interpnet2-s0", variant="interpnet", seed=0)
-    b.evaluate("interpnet2-s0", "test", "greedy", human=True)
     for reward_set, options in REWARD_SETS.items():
         b.finetune(f"disc-{reward_set}-s0", "interpnet2-s0", **options, **PHASE3)
         b.full(f"disc-{reward_set}-s0")
+    b.evaluate("interpnet2-s0", "test", "greedy", human=True)  # + human agreement (slow)
     b.full("interpnet2-s0")
     b.train("captioning-s0", variant="captioning", seed=0)
     b.full("captioning-s0")
