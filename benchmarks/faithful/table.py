@@ -74,10 +74,12 @@ def table(dataset: str) -> str:
     for path in sorted((RESULTS / dataset).glob("eval-*-test-*.json")):
         r = json.loads(path.read_text())
         m = r["metrics"]
-        run = Path(m["run"]).name
-        rows[(_label(run), r["decoder"])].append(m)
         if "standard" in m.get("human", {}):
             human = m
+        if path.stem.endswith("-human"):
+            continue  # the same explanations as the plain greedy step, with human agreement
+        run = Path(m["run"]).name
+        rows[(_label(run), r["decoder"])].append(m)
     out = ["| run | decoder | seeds | " + " | ".join(c for c, _ in COLUMNS) + " |"]
     out.append("|" + "---|" * (len(COLUMNS) + 3))
     for (label, decoder), ms in sorted(rows.items()):
@@ -95,10 +97,36 @@ def table(dataset: str) -> str:
     return "\n".join(out)
 
 
+def costs(dataset: str) -> str:
+    """Training cost of each phase (sum of epoch seconds in the run's log; a fine-tuned run's
+    log holds its source's first two phases) and of each step."""
+    out = ["| run | classifier s | explainer s | discriminative s (epochs) | step s |"]
+    out.append("|---|---|---|---|---|")
+    for path in sorted((RESULTS / dataset).glob("train-*.json")):
+        r = json.loads(path.read_text())
+        sums: dict[str, float] = defaultdict(float)
+        epochs: dict[str, int] = defaultdict(int)
+        for rec in r["log"]:
+            sums[rec["phase"]] += rec["seconds"]
+            epochs[rec["phase"]] += 1
+        disc = (
+            f"{sums['discriminative']:.0f} ({epochs['discriminative']})"
+            if epochs["discriminative"]
+            else "-"
+        )
+        out.append(
+            f"| {path.stem[6:]} | {sums['classifier']:.0f} | {sums['explainer']:.0f} | {disc} "
+            f"| {r['step_seconds']:.0f} |"
+        )
+    return "\n".join(out)
+
+
 def main() -> None:
     for dataset in sorted(p.name for p in RESULTS.iterdir() if p.is_dir()):
         print(f"## {dataset} (test split)\n")
         print(table(dataset))
+        print(f"\n### {dataset}: training cost (2 CPU cores shared by two benchmarks)\n")
+        print(costs(dataset))
         print()
 
 
