@@ -58,6 +58,7 @@ REWARD_SETS = {
 DECODERS = {
     "greedy": Decoding(),
     "sample10-class": Decoding(method="sample", num_samples=10, rerank="class"),
+    "sample30-class": Decoding(method="sample", num_samples=30, rerank="class"),
     "diverse10-class+retrieval": Decoding(
         method="diverse-beam", beam_width=10, groups=5, diversity=1.0, rerank="class+retrieval"
     ),
