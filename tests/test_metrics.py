@@ -244,3 +244,27 @@ def test_class_relevance_and_fidelity_by_hand():
     # wrong: #1 (pred 1: 0.8 vs true 2: 0.1 -> follows prediction), #2 (0.2 vs 0.5 -> image)
     assert fid == {"fidelity": 0.5, "wrong_examples": 2}
     assert math.isnan(introspection_fidelity(probs, true, true)["fidelity"])
+
+
+def test_cider_d_with_fixed_document_frequencies_equals_the_coco_toolkit():
+    """With document frequencies from the same references, CiderD is pycocoevalcap's CIDEr-D
+    per image, to rounding."""
+    import random
+
+    from pycocoevalcap.cider.cider import Cider
+
+    from interpnet.metrics.cider import CiderD
+
+    rng = random.Random(0)
+    words = "a the flower petals yellow red white has stamen with and large small green".split()
+    refs = {
+        i: [" ".join(rng.choices(words, k=rng.randint(4, 12))) for _ in range(3)] for i in range(25)
+    }
+    res = {i: [" ".join(rng.choices(words, k=rng.randint(3, 12)))] for i in range(25)}
+    _, coco = Cider().compute_score(refs, res)
+    scorer = CiderD([[r.split() for r in refs[i]] for i in range(25)])
+    ours = [scorer.score(res[i][0].split(), [r.split() for r in refs[i]]) for i in range(25)]
+    assert ours == pytest.approx(list(coco), abs=1e-12)
+    assert scorer.score(refs[0][0].split(), [refs[0][0].split()]) > scorer.score(
+        ["zzz"], [refs[0][0].split()]
+    )
