@@ -422,6 +422,12 @@ def test_cli_rewards_and_decoders(tiny_birds, tmp_path, capsys):
         == 2
     )
     assert "must divide" in capsys.readouterr().err
+    flags = ["--no-human", "--no-java", "--no-retrieval", "--quiet"]
+    assert main(["evaluate", str(run), *flags, "--decode", "beam", "--beam-width", "2"]) == 0
+    saved = json.loads((run / "metrics.json").read_text())
+    assert saved["decoding"]["method"] == "beam" and saved["decoding"]["beam_width"] == 2
+    assert "self_retrieval" not in saved["explanations"]
+    assert "| distinct share |" in capsys.readouterr().out
 
 
 def test_fine_tuning_a_finished_run(tiny_birds, tmp_path, capsys):
