@@ -75,3 +75,16 @@ def tiny_flags(**overrides) -> list[str]:
         values = value if isinstance(value, list) else [value]
         flags += [f"--{key.replace('_', '-')}", *(str(v) for v in values)]
     return [*flags, "--device", "cpu", "--quiet"]
+
+
+def peaky_explainer(seed: int = 0, vocab: int = 12, sharpness: float = 8.0):
+    """A tiny random explainer with peaky word distributions (output weights x ``sharpness``)
+    and ``<eos>`` (id 2) likely enough that sentence lengths vary."""
+    from interpnet.model import LRCNExplainer
+
+    torch.manual_seed(seed)
+    ex = LRCNExplainer(vocab, 6, embed_dim=8, hidden_dim=16, fusion_dim=12)
+    with torch.no_grad():
+        ex.out.weight.mul_(sharpness)
+        ex.out.bias[2] += 0.5
+    return ex.eval()

@@ -1,21 +1,12 @@
 import torch
 
 from interpnet.decoding import beam_search, greedy_decode
-from interpnet.model import LRCNExplainer
 
-
-def _explainer(seed=0, vocab=12):
-    torch.manual_seed(seed)
-    ex = LRCNExplainer(vocab, 6, embed_dim=8, hidden_dim=16, fusion_dim=12)
-    # peaky distributions, and <eos> (id 2) likely enough that sentence lengths vary
-    with torch.no_grad():
-        ex.out.weight.mul_(8.0)
-        ex.out.bias[2] += 0.5
-    return ex.eval()
+from .conftest import peaky_explainer
 
 
 def test_beam_width_one_equals_greedy():
-    ex = _explainer()
+    ex = peaky_explainer()
     cond = ex.condition(torch.randn(16, 6))
     g_ids, g_scores = greedy_decode(ex, cond, 1, 2, max_length=15)
     b_ids, b_scores = beam_search(ex, cond, 1, 2, beam_width=1, max_length=15)
@@ -24,7 +15,7 @@ def test_beam_width_one_equals_greedy():
 
 
 def test_batched_decoding_matches_one_by_one():
-    ex = _explainer(1)
+    ex = peaky_explainer(1)
     cond = ex.condition(torch.randn(5, 6))
     ids, _ = beam_search(ex, cond, 1, 2, beam_width=3, max_length=12)
     for i in range(5):
@@ -35,7 +26,7 @@ def test_batched_decoding_matches_one_by_one():
 
 
 def test_beam_search_scores_at_least_greedy_on_this_model():
-    ex = _explainer(2)
+    ex = peaky_explainer(2)
     cond = ex.condition(torch.randn(32, 6))
     _, g = greedy_decode(ex, cond, 1, 2, max_length=20)
     _, b = beam_search(ex, cond, 1, 2, beam_width=5, max_length=20)
@@ -44,7 +35,7 @@ def test_beam_search_scores_at_least_greedy_on_this_model():
 
 
 def test_length_penalty_prefers_longer_sentences():
-    ex = _explainer(2)
+    ex = peaky_explainer(2)
     cond = ex.condition(torch.randn(32, 6))
     short, _ = beam_search(ex, cond, 1, 2, beam_width=5, max_length=20, alpha=0.0)
     long, _ = beam_search(ex, cond, 1, 2, beam_width=5, max_length=20, alpha=3.0)
@@ -52,7 +43,7 @@ def test_length_penalty_prefers_longer_sentences():
 
 
 def test_max_length_and_one_loop_for_the_whole_batch():
-    ex = _explainer(3)
+    ex = peaky_explainer(3)
     cond = ex.condition(torch.randn(40, 6))
     calls = []
     original = ex.step
@@ -66,7 +57,7 @@ def test_max_length_and_one_loop_for_the_whole_batch():
 
 
 def test_decoded_sequences_stop_at_eos():
-    ex = _explainer(4)
+    ex = peaky_explainer(4)
     ids, _ = greedy_decode(ex, ex.condition(torch.randn(20, 6)), 1, 2, max_length=25)
     for row in ids.tolist():
         if 2 in row:
