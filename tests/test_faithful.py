@@ -12,11 +12,10 @@ from interpnet.decoding import Decoding, beam_candidates, beam_search, rerank_ch
 from interpnet.decoding.greedy import greedy_decode
 from interpnet.decoding.sampling import nucleus_filter
 from interpnet.errors import ConfigError
-from interpnet.metrics.counterfactual import choose_donors, counterfactual_explanations
-from interpnet.metrics.faithfulness import counterfactual_move
+from interpnet.metrics.counterfactual import counterfactual_explanations
+from interpnet.metrics.faithfulness import choose_donors, counterfactual_move
 from interpnet.metrics.retrieval import candidate_pools, self_retrieval
 from interpnet.metrics.specificity import specificity
-from interpnet.model import LRCNExplainer
 from interpnet.scorers.retrieval import RetrievalModel
 from interpnet.scorers.rewards import CiderReward, ClassReward, RetrievalReward, RewardContext
 from interpnet.scorers.sentence_classifier import SentenceClassifier
@@ -25,7 +24,7 @@ from interpnet.training import TrainingArgs, resume_run
 from interpnet.training.data import model_split, run_config
 from interpnet.training.losses import leave_one_out_advantage, policy_gradient_loss
 
-from .conftest import fit_config, tiny_config, tiny_flags
+from .conftest import fit_config, peaky_explainer, tiny_config, tiny_flags
 
 QUIET = dict(progress=False, log=lambda _: None)
 REWARDS = {"class-predicted": 1.0, "cider": 0.5, "retrieval": 0.5}
@@ -167,15 +166,6 @@ def test_policy_gradient_raises_the_probability_of_rewarded_samples():
 
 
 # ---- decoders -----------------------------------------------------------------------------
-def _explainer(seed=0, vocab=12):
-    torch.manual_seed(seed)
-    ex = LRCNExplainer(vocab, 6, embed_dim=8, hidden_dim=16, fusion_dim=12)
-    with torch.no_grad():
-        ex.out.weight.mul_(4.0)
-        ex.out.bias[2] += 0.5
-    return ex.eval()
-
-
 def test_nucleus_filter_by_hand():
     probs = torch.tensor([[0.5, 0.3, 0.15, 0.05]])
     assert torch.allclose(nucleus_filter(probs, 0.7), torch.tensor([[0.625, 0.375, 0.0, 0.0]]))
@@ -184,7 +174,7 @@ def test_nucleus_filter_by_hand():
 
 
 def test_sampling_a_tiny_nucleus_is_greedy_and_sampling_is_seeded():
-    ex = _explainer()
+    ex = peaky_explainer(sharpness=4.0)
     cond = ex.condition(torch.randn(6, 6))
     g, gs = greedy_decode(ex, cond, 1, 2, 15)
     s, ss = sample(ex, cond, 1, 2, 1, 15, top_p=1e-6)
@@ -196,7 +186,7 @@ def test_sampling_a_tiny_nucleus_is_greedy_and_sampling_is_seeded():
 
 
 def test_diverse_beam_search_without_diversity_is_beam_search_and_with_it_diversifies():
-    ex = _explainer(2)
+    ex = peaky_explainer(2, sharpness=4.0)
     cond = ex.condition(torch.randn(8, 6))
     ids, logp, lengths, _ = beam_candidates(ex, cond, 1, 2, 4, 15)
     best, score = beam_search(ex, cond, 1, 2, 4, 15)

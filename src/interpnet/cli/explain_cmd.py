@@ -11,7 +11,7 @@ from interpnet.errors import InterpnetError
 from interpnet.model import InterpNet
 from interpnet.report import explain_files, explain_split, split_accuracy, write_jsonl
 from interpnet.training.data import model_split, run_config
-from interpnet.training.rewards import RERANK_SCORES, run_reranker
+from interpnet.training.rewards import RERANK_SCORES, configured_reranker
 
 
 def add_decoding_flags(p: argparse.ArgumentParser) -> None:
@@ -117,14 +117,12 @@ def run(args: argparse.Namespace) -> int:
     if not args.inputs and not args.split:
         raise InterpnetError("give image files to explain, or --split NAME")
     model = InterpNet.from_pretrained(args.run_dir).to(resolve_device(args.device))
+    cfg = run_config(args.run_dir, args.data_root) if decoding.rerank or args.split else None
     reranker = None
     if decoding.rerank:
-        cfg = run_config(args.run_dir, args.data_root)
-        train = model_split(model, cfg, "train", not args.quiet, log=print)
-        reranker = run_reranker(model, train, args.run_dir, decoding.rerank)
+        reranker = configured_reranker(model, cfg, args.run_dir, decoding.rerank, not args.quiet)
     decode = {"decoding": decoding, "reranker": reranker}
     if args.split:
-        cfg = run_config(args.run_dir, args.data_root)
         split = model_split(model, cfg, args.split, not args.quiet, log=print)
         records = explain_split(model, split, progress=not args.quiet, **decode)
     else:

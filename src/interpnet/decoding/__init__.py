@@ -3,7 +3,12 @@
 from interpnet.decoding.beam import beam_candidates, beam_search
 from interpnet.decoding.greedy import greedy_decode
 from interpnet.decoding.sampling import sample
-from interpnet.decoding.strategy import Decoding, decode_candidates, rerank_choice
+from interpnet.decoding.strategy import (
+    Decoding,
+    decode_candidates,
+    rerank_choice,
+    resolve_decoding,
+)
 
 __all__ = [
     "Decoding",
@@ -12,5 +17,6 @@ __all__ = [
     "decode_candidates",
     "greedy_decode",
     "rerank_choice",
+    "resolve_decoding",
     "sample",
 ]

@@ -84,6 +84,13 @@ class Decoding:
         return asdict(self)
 
 
+def resolve_decoding(decoding: Decoding | None, options: dict[str, Any]) -> Decoding:
+    """``decoding``, or a Decoding built from its fields in ``options`` (not both)."""
+    if decoding is not None and options:
+        raise TypeError("give either a Decoding or its fields as keyword arguments, not both")
+    return decoding if decoding is not None else Decoding(**options)
+
+
 def decode_candidates(
     explainer: LRCNExplainer,
     cond: torch.Tensor,

@@ -9,20 +9,9 @@ import torch
 
 from interpnet.data.splits import SplitData
 from interpnet.decoding import Decoding
+from interpnet.metrics.faithfulness import choose_donors
 from interpnet.model import InterpNet
 from interpnet.text import detokenize
-
-
-def choose_donors(predicted: torch.Tensor, seed: int = 0) -> torch.Tensor:
-    """For each example, a random other example (seeded) that the classifier puts in another
-    class; -1 where there is none."""
-    gen = torch.Generator().manual_seed(seed)
-    donors = torch.full_like(predicted, -1)
-    for i in range(len(predicted)):
-        pool = (predicted != predicted[i]).nonzero().flatten()
-        if len(pool):
-            donors[i] = pool[int(torch.randint(len(pool), (1,), generator=gen))]
-    return donors
 
 
 @torch.no_grad()
@@ -44,12 +33,8 @@ def counterfactual_explanations(
     uses_label = model.explainer.uses_label
     if not mask.any() and not uses_label:
         return None
-    rs, preds = [], []
-    for idx in torch.arange(len(data)).split(batch_size):
-        logits, r = model.introspect(data.batch(idx, device))
-        rs.append(r)
-        preds.append(logits.argmax(-1))
-    r, predicted = torch.cat(rs), torch.cat(preds).cpu()
+    logits, r = model.introspect_split(data, batch_size)
+    predicted = logits.argmax(-1).cpu()
     donors = choose_donors(predicted, seed)
     keep = (donors >= 0).nonzero().flatten()
     own, donor = keep, donors[keep]

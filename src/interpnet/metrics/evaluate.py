@@ -30,7 +30,7 @@ from interpnet.rundir import RunDirectory
 from interpnet.scorers.rewards import Reranker
 from interpnet.storage import write_json
 from interpnet.training.data import model_split, open_run_layout, run_config
-from interpnet.training.rewards import run_reranker
+from interpnet.training.rewards import configured_reranker
 
 
 def metrics_path(run_dir: str | Path, split: str) -> Path:
@@ -117,8 +117,7 @@ def evaluate_run(
     else:
         data = model_split(model, cfg, split, progress, layout)
         if decoding.rerank is not None and reranker is None:
-            train = model_split(model, cfg, "train", progress, layout)
-            reranker = run_reranker(model, train, run, decoding.rerank, log)
+            reranker = configured_reranker(model, cfg, run, decoding.rerank, progress, log, layout)
         records = explain_split(
             model, data, progress=progress, decoding=decoding, reranker=reranker
         )
@@ -148,7 +147,8 @@ def evaluate_run(
             progress=progress,
             log=log,
         )
-    judge = judges(run, layout, cfg.skip_missing, features, log)
+    train_examples = layout.split("train", skip_missing=True)
+    judge = judges(run, layout, cfg.skip_missing, features, log, train_examples)
     with _caption_tools(log, use_java) as (meteor, tokenizer, tok_name):
         out["tokenizer"] = tok_name
         out["explanations"] = caption_metrics(hyps, refs, meteor, tokenizer)
@@ -156,7 +156,7 @@ def evaluate_run(
             log("human agreement skipped: it needs at least 2 references per image")
         elif human:
             out["human"] = human_agreement(refs, meteor, tokenizer)
-    train_refs = [s for e in layout.split("train", skip_missing=True) for s in e.sentences]
+    train_refs = [s for e in train_examples for s in e.sentences]
     out["explanations"]["specificity"] = specificity(hyps, train_refs)
     out.setdefault("human", {})["specificity"] = specificity([r[0] for r in refs], train_refs)
     out["judges"] = {k: v for k, v in judge.info.items() if k != "key"}

@@ -51,3 +51,22 @@ def counterfactual_move(
         "prefers_donor": float((p_donor > p_own).float().mean()),
         "swaps": len(donor_predicted),
     }
+
+
+def choose_donors(
+    predicted: torch.Tensor,
+    seed: int = 0,
+    generator: torch.Generator | None = None,
+    rows: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """For each example (or each of ``rows``), a random other example that the classifier puts
+    in another class, drawn from ``generator`` (or one seeded by ``seed``); -1 where there is
+    none, and for the examples not in ``rows``."""
+    gen = generator if generator is not None else torch.Generator().manual_seed(seed)
+    predicted = predicted.cpu()
+    donors = torch.full_like(predicted, -1)
+    for i in (rows if rows is not None else torch.arange(len(predicted))).tolist():
+        pool = (predicted != predicted[i]).nonzero().flatten()
+        if len(pool):
+            donors[i] = pool[int(torch.randint(len(pool), (1,), generator=gen))]
+    return donors

@@ -64,21 +64,22 @@ def judges(
     skip_missing: bool,
     features: FeatureCache | None,
     log: Callable[[str], None] = print,
+    train: list[Example] | None = None,
 ) -> Scorers:
     """The run's judges, trained on first use on the validation references; their info holds
-    their accuracy on the training references, which they never saw."""
+    their accuracy on the training references (``train``, read from ``layout`` when not
+    given), which they never saw."""
     split = ROLE_SPLITS["judge"]
     data = _scorer_data(
         split_examples(layout, split, skip_missing, log), f"{split} references", features
     )
-    heldout = _scorer_data(layout.split("train", skip_missing=True), "train references", features)
+    train = train if train is not None else layout.split("train", skip_missing=True)
+    heldout = _scorer_data(train, "train references", features)
 
     def describe(s: Scorers) -> dict[str, Any]:
         out: dict[str, Any] = {"heldout": heldout.source}
-        flat = [x for sents in heldout.sentences for x in sents]
-        truth = torch.tensor(
-            [y for sents, y in zip(heldout.sentences, heldout.labels, strict=True) for _ in sents]
-        )
+        flat, labels = heldout.flat()
+        truth = torch.tensor(labels)
         out["heldout_sentence_accuracy"] = float(
             (s.sentence_classifier.predict_proba(flat).argmax(1) == truth).float().mean()
         )

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from interpnet.text import tokenize
-
-
-def _words(sentence: str) -> list[str]:
-    return [t for t in tokenize(sentence, end_with_period=False) if any(c.isalnum() for c in t)]
+from interpnet.text import words
 
 
 def _distinct_n(tokenized: list[list[str]], n: int) -> float:
@@ -29,9 +25,9 @@ def specificity(
     """
     if not sentences:
         raise ValueError("specificity needs at least one sentence")
-    tokenized = [_words(s) for s in sentences]
+    tokenized = [words(s) for s in sentences]
     keys = [" ".join(t) for t in tokenized]
-    train = {" ".join(_words(s)) for s in training_references}
+    train = {" ".join(words(s)) for s in training_references}
     return {
         "distinct_share": len(set(keys)) / len(keys),
         "distinct_sentences": len(set(keys)),

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from interpnet.decoding import Decoding, decode_candidates, rerank_choice
+from interpnet.decoding import Decoding, decode_candidates, rerank_choice, resolve_decoding
 from interpnet.errors import CheckpointError
 from interpnet.model.classifier import build_classifier, classifier_config
 from interpnet.model.conditioning import Conditioning
@@ -96,6 +96,21 @@ class InterpNet(nn.Module):
         return self.introspector(x)
 
     @torch.no_grad()
+    def introspect_split(
+        self, data: Any, batch_size: int = 256
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits and r(x) of every item of ``data`` (a :class:`~interpnet.data.splits.SplitData`,
+        or anything with ``len()`` and ``batch(index, device)``), in batches, with the
+        classifier in eval mode; on the model's device."""
+        self.classifier.eval()
+        device = next(self.parameters()).device
+        outputs = [
+            self.introspect(data.batch(idx, device))
+            for idx in torch.arange(len(data)).split(batch_size)
+        ]
+        return torch.cat([o[0] for o in outputs]), torch.cat([o[1] for o in outputs])
+
+    @torch.no_grad()
     def predict(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Predicted classes (N,) and their probabilities (N,)."""
         self.eval()
@@ -104,21 +119,25 @@ class InterpNet(nn.Module):
         return labels, p
 
     # ---- explanation --------------------------------------------------------------------
+    def _teacher_forced(
+        self, tokens: torch.Tensor, r: torch.Tensor, labels: torch.Tensor | None
+    ) -> torch.Tensor:
+        """Logits (B, T, V) for padded token ids (B, T), each step fed the previous word."""
+        bos = torch.full_like(tokens[:, :1], self.vocab.bos_id)
+        return self.explainer(torch.cat([bos, tokens[:, :-1]], dim=1), r, labels)
+
     def explainer_loss(
         self, tokens: torch.Tensor, r: torch.Tensor, labels: torch.Tensor | None = None
     ) -> torch.Tensor:
         """Teacher-forced loss on padded token ids (B, T) that end with ``<eos>``."""
-        bos = torch.full_like(tokens[:, :1], self.vocab.bos_id)
-        logits = self.explainer(torch.cat([bos, tokens[:, :-1]], dim=1), r, labels)
-        return sentence_loss(logits, tokens, self.vocab.pad_id)
+        return sentence_loss(self._teacher_forced(tokens, r, labels), tokens, self.vocab.pad_id)
 
     def sentence_logprob(
         self, tokens: torch.Tensor, r: torch.Tensor, labels: torch.Tensor | None = None
     ) -> torch.Tensor:
         """Total log-probability (B,) the explainer gives padded token ids (B, T), with
         gradients (the policy-gradient phase uses it)."""
-        bos = torch.full_like(tokens[:, :1], self.vocab.bos_id)
-        logits = self.explainer(torch.cat([bos, tokens[:, :-1]], dim=1), r, labels)
+        logits = self._teacher_forced(tokens, r, labels)
         logp = torch.log_softmax(logits, dim=-1).gather(2, tokens.unsqueeze(-1)).squeeze(-1)
         return (logp * (tokens != self.vocab.pad_id)).sum(dim=1)
 
@@ -139,7 +158,7 @@ class InterpNet(nn.Module):
         method; when it names a ``rerank`` score, ``reranker`` computes it:
         ``reranker(sentences, RewardContext)`` -> one score per sentence.
         """
-        decoding = _decoding(decoding, options)
+        decoding = resolve_decoding(decoding, options)
         if r.shape[0] == 0:
             return []
         self.explainer.eval()
@@ -179,7 +198,7 @@ class InterpNet(nn.Module):
         Sampling draws from ``generator``, by default one seeded by ``decoding.seed``, so the
         same call gives the same sentences.
         """
-        decoding = _decoding(decoding, options)
+        decoding = resolve_decoding(decoding, options)
         self.eval()
         if generator is None:
             generator = torch.Generator(device=x.device).manual_seed(decoding.seed)
@@ -264,9 +283,3 @@ class InterpNet(nn.Module):
             ) from None
         model.eval()
         return model
-
-
-def _decoding(decoding: Decoding | None, options: dict[str, Any]) -> Decoding:
-    if decoding is not None and options:
-        raise TypeError("give either a Decoding or its fields as keyword arguments, not both")
-    return decoding if decoding is not None else Decoding(**options)

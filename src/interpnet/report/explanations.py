@@ -10,10 +10,11 @@ import torch
 from tqdm import tqdm
 
 from interpnet.data.splits import SplitData
-from interpnet.decoding import Decoding
+from interpnet.decoding import Decoding, resolve_decoding
 from interpnet.errors import InterpnetError
 from interpnet.features.inputs import FileInputs
 from interpnet.model import InterpNet
+from interpnet.scorers.rewards import Reranker
 from interpnet.storage import atomic_write_bytes
 
 
@@ -22,15 +23,14 @@ def explain_inputs(
     inputs: torch.Tensor | SplitData,
     batch_size: int = 256,
     progress: bool = True,
-    **decode: Any,
+    decoding: Decoding | None = None,
+    reranker: Reranker | None = None,
+    **options: Any,
 ) -> list:
-    """``model.explain`` over many inputs in batches, with a progress bar; ``decode`` is a
-    ``decoding=`` (and ``reranker=``) or a Decoding's fields."""
+    """``model.explain`` over many inputs in batches, with a progress bar; ``decoding`` (or its
+    fields as keyword arguments) and ``reranker`` as for ``model.explain``."""
     device = next(model.parameters()).device
-    decoding = decode.pop("decoding", None) or Decoding(
-        **{k: v for k, v in decode.items() if k != "reranker"}
-    )
-    reranker = decode.get("reranker")
+    decoding = resolve_decoding(decoding, options)
     generator = torch.Generator(device=device).manual_seed(decoding.seed)
     n = len(inputs) if isinstance(inputs, SplitData) else inputs.shape[0]
     out = []

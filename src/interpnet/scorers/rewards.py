@@ -24,9 +24,10 @@ from interpnet.errors import ConfigError
 from interpnet.metrics.cider import CiderD
 from interpnet.scorers.retrieval import RetrievalModel
 from interpnet.scorers.sentence_classifier import SentenceClassifier
-from interpnet.text import tokenize
+from interpnet.text import words
 
 REWARDS = ("class-predicted", "class-true", "cider", "retrieval")
+MODEL_REWARDS = ("class-predicted", "class-true", "retrieval")  # those that need reward models
 
 
 @dataclass
@@ -84,7 +85,7 @@ class CiderReward:
     on interpnet's tokens without punctuation, with document frequencies from ``corpus``."""
 
     def __init__(self, corpus: list[list[str]]):
-        self.scorer = CiderD([[_words(s) for s in refs] for refs in corpus])
+        self.scorer = CiderD([[words(s) for s in refs] for refs in corpus])
         self._refs: dict[tuple[str, ...], list] = {}
 
     def __call__(self, sentences: list[str], ctx: RewardContext) -> torch.Tensor:
@@ -94,13 +95,9 @@ class CiderReward:
         for sentence, row in zip(sentences, ctx.rows.tolist(), strict=True):
             refs = tuple(ctx.references[row])
             if refs not in self._refs:
-                self._refs[refs] = self.scorer.reference_vectors([_words(s) for s in refs])
-            out.append(self.scorer.score_vectors(_words(sentence), self._refs[refs]))
+                self._refs[refs] = self.scorer.reference_vectors([words(s) for s in refs])
+            out.append(self.scorer.score_vectors(words(sentence), self._refs[refs]))
         return torch.tensor(out)
-
-
-def _words(sentence: str) -> list[str]:
-    return [t for t in tokenize(sentence, end_with_period=False) if any(c.isalnum() for c in t)]
 
 
 class WeightedReward:

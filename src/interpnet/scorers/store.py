@@ -37,6 +37,13 @@ class ScorerData:
     labels: list[int]
     features: torch.Tensor | None = None
 
+    def flat(self) -> tuple[list[str], list[int]]:
+        """Every sentence and its item's class, in order."""
+        pairs = [
+            (x, y) for sents, y in zip(self.sentences, self.labels, strict=True) for x in sents
+        ]
+        return [x for x, _ in pairs], [y for _, y in pairs]
+
     def fingerprint(self) -> str:
         blob = json.dumps([self.source, self.sentences, self.labels], sort_keys=True)
         digest = hashlib.sha256(blob.encode())
@@ -81,8 +88,7 @@ def load_or_train(
             rm = RetrievalModel.load(folder / "retrieval")[0] if want_retrieval else None
             return Scorers(role, sc, rm, info)
     log(f"training the {role} scorers on the {data.source} (cached in {folder})")
-    flat = [s for sents in data.sentences for s in sents]
-    labels = [y for sents, y in zip(data.sentences, data.labels, strict=True) for _ in sents]
+    flat, labels = data.flat()
     sc = SentenceClassifier.fit(flat, labels, num_classes)
     rm = RetrievalModel.fit(data.sentences, data.features) if want_retrieval else None
     info = {

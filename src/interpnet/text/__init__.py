@@ -1,6 +1,6 @@
 """Tokenization and vocabulary."""
 
-from interpnet.text.tokenizer import detokenize, tokenize
+from interpnet.text.tokenizer import detokenize, tokenize, words
 from interpnet.text.vocabulary import Vocabulary
 
-__all__ = ["Vocabulary", "detokenize", "tokenize"]
+__all__ = ["Vocabulary", "detokenize", "tokenize", "words"]

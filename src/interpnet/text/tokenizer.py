@@ -21,6 +21,11 @@ def tokenize(sentence: str, end_with_period: bool = True) -> list[str]:
     return tokens
 
 
+def words(sentence: str) -> list[str]:
+    """The lowercased words of a sentence, punctuation left out."""
+    return [t for t in tokenize(sentence, end_with_period=False) if any(c.isalnum() for c in t)]
+
+
 def detokenize(tokens: list[str]) -> str:
     """Join tokens into a readable sentence (no space before punctuation)."""
     out = ""

@@ -8,11 +8,13 @@ from pathlib import Path
 
 import torch
 
+from interpnet.data.layouts import Layout
 from interpnet.data.splits import SplitData, as_split_data
 from interpnet.errors import ConfigError
 from interpnet.model import InterpNet
 from interpnet.rundir import RunDirectory
 from interpnet.scorers.rewards import (
+    MODEL_REWARDS,
     CiderReward,
     ClassReward,
     RetrievalReward,
@@ -20,19 +22,8 @@ from interpnet.scorers.rewards import (
     check_reward_weights,
 )
 from interpnet.scorers.store import ROLE_SPLITS, ScorerData, Scorers, load_or_train
-
-
-@torch.no_grad()
-def train_r(model: InterpNet, data: SplitData, batch_size: int = 256) -> torch.Tensor:
-    """r(x) of every item of ``data`` (classifier in eval mode), on the CPU."""
-    model.eval()
-    device = next(model.parameters()).device
-    return torch.cat(
-        [
-            model.introspect(data.batch(idx, device))[1].cpu()
-            for idx in torch.arange(len(data)).split(batch_size)
-        ]
-    )
+from interpnet.training.config import TrainConfig
+from interpnet.training.data import model_split
 
 
 def reward_scorers(
@@ -49,7 +40,7 @@ def reward_scorers(
     split = ROLE_SPLITS["reward"]
     if train.name not in (split, "data"):
         raise ConfigError(f"reward models learn from the {split} split, got {train.name!r}")
-    r = train_r(model, train) if r is None else r.cpu()
+    r = (model.introspect_split(train)[1] if r is None else r).cpu()
     data = ScorerData(f"{split} references", train.sentences, train.labels.tolist(), r)
     num_classes = model.num_classes or int(train.labels.max()) + 1
     return load_or_train(run.scorers("reward"), "reward", data, num_classes, log)
@@ -64,7 +55,7 @@ def build_reward(
     weights = check_reward_weights(weights)
     parts = {}
     for name, w in weights.items():
-        if (name.startswith("class-") or name == "retrieval") and scorers is None:
+        if name in MODEL_REWARDS and scorers is None:
             raise ConfigError(f"the {name!r} reward needs the run's reward models")
         if name.startswith("class-"):
             parts[name] = (ClassReward(scorers.sentence_classifier, name.split("-", 1)[1]), w)
@@ -103,3 +94,18 @@ def run_reranker(
     use)."""
     weights = reranker_weights(rerank)
     return build_reward(weights, reward_scorers(model, train, run, log), None)
+
+
+def configured_reranker(
+    model: InterpNet,
+    cfg: TrainConfig,
+    run: RunDirectory | str | Path,
+    rerank: str,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+    layout: Layout | None = None,
+) -> WeightedReward:
+    """:func:`run_reranker` for a run made from a :class:`TrainConfig`: its training split is
+    read as the model's inputs first."""
+    train = model_split(model, cfg, "train", progress, layout, log)
+    return run_reranker(model, train, run, rerank, log)

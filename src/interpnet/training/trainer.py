@@ -16,9 +16,10 @@ from interpnet.data.splits import SplitData, as_split_data
 from interpnet.decoding import Decoding, sample
 from interpnet.devices import resolve_device
 from interpnet.errors import CheckpointError, ConfigError, InterpnetError
+from interpnet.metrics.faithfulness import choose_donors
 from interpnet.model import Conditioning, ExplainerConfig, InterpNet
 from interpnet.rundir import TRAINING_ARGS, RunDirectory
-from interpnet.scorers.rewards import RewardContext
+from interpnet.scorers.rewards import MODEL_REWARDS, RewardContext
 from interpnet.storage import load_tensors, save_tensors
 from interpnet.text import Vocabulary, detokenize
 from interpnet.training.args import TrainingArgs
@@ -361,15 +362,10 @@ class Trainer:
     def _cache_r(self) -> None:
         """r(x) for train and val, computed once with the classifier in eval mode (BatchNorm
         statistics and dropout frozen): the classifier does not change in this phase."""
-        self.model.classifier.eval()
         self.pairs, self.predicted = {}, {}
         for name, split in self.data.items():
-            outputs = [
-                self.model.introspect(split.batch(idx, self.device))
-                for idx in torch.arange(len(split)).split(256)
-            ]
-            r = torch.cat([o[1] for o in outputs])
-            self.predicted[name] = torch.cat([o[0].argmax(-1) for o in outputs])
+            logits, r = self.model.introspect_split(split)
+            self.predicted[name] = logits.argmax(-1)
             tokens = self.train_tokens if name == "train" else split.tokens()
             rows, encoded = [], []
             for i, sents in enumerate(tokens):
@@ -425,10 +421,9 @@ class Trainer:
     def _setup_rewards(self) -> None:
         """The weighted reward: reward models trained on the training references (cached in
         the run directory), CIDEr-D with the training references' document frequencies."""
-        names = set(self.args.rewards)
         train = self.data["train"]
         scorers = None
-        if names & {"class-predicted", "class-true", "retrieval"}:
+        if set(self.args.rewards) & set(MODEL_REWARDS):
             scorers = reward_scorers(self.model, train, self.run, self.log, self.pairs["train"][0])
         self.reward = build_reward(self.args.rewards, scorers, train.sentences)
 
@@ -504,15 +499,13 @@ class Trainer:
         almost always the true one, so without this the rewards cannot tell an explainer
         that reads the decision from one that reads the image."""
         mask = self.decision_mask
-        predicted, n = ctx.predicted.cpu(), len(ctx.predicted)
-        pick = (torch.rand(n, generator=gen) < self.args.swap_fraction).nonzero().flatten()
+        pick = torch.rand(len(ctx.predicted), generator=gen) < self.args.swap_fraction
+        donors = choose_donors(ctx.predicted, generator=gen, rows=pick.nonzero().flatten())
         r, new_pred = ctx.r.clone(), ctx.predicted.clone()
         refs = list(ctx.references)
-        for i in pick.tolist():
-            pool = (predicted != predicted[i]).nonzero().flatten()
-            if len(pool) == 0:
+        for i, j in enumerate(donors.tolist()):
+            if j < 0:
                 continue
-            j = int(pool[torch.randint(len(pool), (1,), generator=gen)])
             r[i] = torch.where(mask, ctx.r[j], ctx.r[i])
             new_pred[i], refs[i] = ctx.predicted[j], ctx.references[j]
         return RewardContext(ctx.rows, r, new_pred, ctx.true, refs)
