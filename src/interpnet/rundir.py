@@ -130,6 +130,19 @@ class RunDirectory:
     def write(self, name: str, obj: Any) -> None:
         write_json(self.path / name, obj)
 
+    def read_metrics(self, split: str = "test") -> dict[str, Any] | None:
+        """The metrics of this run's evaluation on ``split``, or None when it has none."""
+        path = self.metrics(split)
+        if not path.is_file():
+            return None
+        m = read_json(path, "metrics file")
+        ok = isinstance(m, dict) and {"run", "variant", "accuracy"} <= set(m)
+        if not ok or not isinstance(m["accuracy"], int | float) or isinstance(m["accuracy"], bool):
+            raise CheckpointError(
+                f"{path}: not a metrics file of interpnet evaluate; evaluate the run again"
+            )
+        return m
+
     def read_state(self) -> dict[str, Any] | None:
         """The trainer's saved state, or None when no epoch has finished yet."""
         if not self.state_file.is_file():

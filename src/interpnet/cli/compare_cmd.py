@@ -8,7 +8,8 @@ from pathlib import Path
 from interpnet.errors import InterpnetError
 from interpnet.metrics.evaluate import metrics_path
 from interpnet.report.table import compare_rows, markdown, to_csv
-from interpnet.storage import atomic_write_bytes, read_json
+from interpnet.rundir import RunDirectory
+from interpnet.storage import atomic_write_bytes
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -28,15 +29,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     metrics = []
     for run_dir in args.run_dirs:
-        path = metrics_path(run_dir, args.split)
-        if not path.is_file():
+        m = RunDirectory(run_dir).read_metrics(args.split)
+        if m is None:
+            path = metrics_path(run_dir, args.split)
             raise InterpnetError(f"{path}: not found; run `interpnet evaluate {run_dir}` first")
-        m = read_json(path, "metrics file")
-        ok = isinstance(m, dict) and {"run", "variant", "accuracy"} <= set(m)
-        if not ok or not isinstance(m["accuracy"], int | float):
-            raise InterpnetError(
-                f"{path}: not a metrics file of interpnet evaluate; evaluate the run again"
-            )
         metrics.append(m)
     headers, rows = compare_rows(metrics)
     csv_text = to_csv(headers, rows)

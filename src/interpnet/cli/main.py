@@ -15,6 +15,7 @@ from interpnet.cli import (
     explain_cmd,
     features_cmd,
     finetune_cmd,
+    report_cmd,
     train_cmd,
 )
 from interpnet.errors import InterpnetError
@@ -28,6 +29,7 @@ COMMANDS = (
     explain_cmd,
     evaluate_cmd,
     compare_cmd,
+    report_cmd,
 )
 
 

@@ -11,10 +11,8 @@ from typing import Any
 
 import torch
 
-from interpnet.data.cub import Example
 from interpnet.data.layouts import split_examples
 from interpnet.decoding import Decoding
-from interpnet.errors import InterpnetError
 from interpnet.metrics.attributes import AttributeTruth
 from interpnet.metrics.captions import caption_metrics, human_agreement
 from interpnet.metrics.counterfactual import counterfactual_explanations
@@ -25,7 +23,7 @@ from interpnet.metrics.meteor import Meteor
 from interpnet.metrics.ptb import fallback_tokenize, ptb_tokenize
 from interpnet.metrics.specificity import specificity
 from interpnet.model import InterpNet
-from interpnet.report.explanations import explain_split, read_jsonl, write_jsonl
+from interpnet.report.explanations import align_records, explain_split, read_jsonl, write_jsonl
 from interpnet.rundir import RunDirectory
 from interpnet.scorers.rewards import Reranker
 from interpnet.storage import write_json
@@ -35,26 +33,6 @@ from interpnet.training.rewards import configured_reranker
 
 def metrics_path(run_dir: str | Path, split: str) -> Path:
     return RunDirectory(run_dir).metrics(split)
-
-
-def _align(records: list[dict], examples: list[Example], source: str) -> list[dict]:
-    """Records in the order of ``examples``; every example needs exactly one record."""
-    by_key = {}
-    for n, r in enumerate(records, 1):
-        if "key" not in r or "explanation" not in r or "label" not in r:
-            raise InterpnetError(f"{source}: each line needs 'key', 'label' and 'explanation'")
-        label, text = r["label"], r["explanation"]
-        if isinstance(label, bool) or not isinstance(label, int) or not isinstance(text, str):
-            raise InterpnetError(
-                f"{source}: record {n}: 'label' must be a class index and 'explanation' a string"
-            )
-        by_key[str(r["key"])] = r
-    missing = [e.rel_path for e in examples if e.rel_path not in by_key]
-    if missing:
-        raise InterpnetError(
-            f"{source}: no explanation for {len(missing)} image(s) of the split, e.g. {missing[0]}"
-        )
-    return [by_key[e.rel_path] for e in examples]
 
 
 @contextlib.contextmanager
@@ -113,7 +91,7 @@ def evaluate_run(
     examples = split_examples(layout, split, cfg.skip_missing, log)
     data = None
     if explanations is not None:
-        records = _align(read_jsonl(explanations), examples, str(explanations))
+        records = align_records(read_jsonl(explanations), examples, str(explanations))
     else:
         data = model_split(model, cfg, split, progress, layout)
         if decoding.rerank is not None and reranker is None:

@@ -1,5 +1,6 @@
 """Models: classifiers, the introspector, the explainer and the InterpNet wrapper."""
 
+from interpnet.model.attribution import WordAttribution, WordAttributor
 from interpnet.model.classifier import CNNClassifier, MLPClassifier, build_classifier
 from interpnet.model.conditioning import VARIANTS, Conditioning
 from interpnet.model.explainer import ExplainerConfig, LRCNExplainer, sentence_loss
@@ -17,6 +18,8 @@ __all__ = [
     "Introspector",
     "LRCNExplainer",
     "MLPClassifier",
+    "WordAttribution",
+    "WordAttributor",
     "build_classifier",
     "load_classifier",
     "sentence_loss",

@@ -11,6 +11,7 @@ from torch import nn
 
 from interpnet.decoding import Decoding, decode_candidates, rerank_choice, resolve_decoding
 from interpnet.errors import CheckpointError
+from interpnet.model.attribution import WordAttribution, WordAttributor
 from interpnet.model.classifier import build_classifier, classifier_config
 from interpnet.model.conditioning import Conditioning
 from interpnet.model.explainer import LRCNExplainer, sentence_loss
@@ -211,6 +212,21 @@ class InterpNet(nn.Module):
                 name = self.class_names[label] if self.class_names else str(label)
                 out.append(Explanation(label, name, prob, detokenize(tokens)))
         return out
+
+    def attribute(
+        self,
+        x: torch.Tensor,
+        sentences: list[str] | None = None,
+        decoding: Decoding | None = None,
+        reranker: Reranker | None = None,
+        **options: Any,
+    ) -> list[WordAttribution]:
+        """For each input, its explanation (``sentences``, or the model's own decoded with
+        ``decoding``) and each word's log-probability attributed to the named parts of r(x) by
+        integrated gradients, with per-word heat maps over the image for a classifier on
+        pixels. ``options`` go to :class:`~interpnet.model.attribution.WordAttributor`
+        (``n_steps``, ``heatmap_layer``, ...)."""
+        return WordAttributor(self, **options).attribute(x, sentences, decoding, reranker)
 
     def decision_mask(self, example: torch.Tensor) -> torch.Tensor:
         """Which entries of r(x) carry the classifier's decision (its hidden layers and softmax):

@@ -66,8 +66,11 @@ class Introspector(nn.Module):
         logits, parts = self.collect(x)
         return logits, torch.cat([t for _, t in parts], dim=1)
 
-    def collect(self, x: torch.Tensor) -> tuple[torch.Tensor, list[tuple[str, torch.Tensor]]]:
-        """Run the model once; return its logits and the named, reduced, detached parts of r."""
+    def collect(
+        self, x: torch.Tensor, detach: bool = True
+    ) -> tuple[torch.Tensor, list[tuple[str, torch.Tensor]]]:
+        """Run the model once; return its logits and the named, reduced parts of r, detached
+        unless ``detach=False`` (attribution carries gradients through the classifier)."""
         captured: dict[str, torch.Tensor] = {}
         modules = dict(self.model.named_modules())
 
@@ -90,7 +93,9 @@ class Introspector(nn.Module):
         parts += [(name, captured[name]) for name in self.layers]
         if self.include_softmax:
             parts.append(("softmax", torch.softmax(logits, dim=-1)))
-        reduced = [(n, reduce_activation(t.detach(), self.pool).float()) for n, t in parts]
+        reduced = [
+            (n, reduce_activation(t.detach() if detach else t, self.pool).float()) for n, t in parts
+        ]
         return logits, reduced
 
     @torch.no_grad()

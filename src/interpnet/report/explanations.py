@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
+from interpnet.data.cub import Example
 from interpnet.data.splits import SplitData
 from interpnet.decoding import Decoding, resolve_decoding
 from interpnet.errors import InterpnetError
@@ -96,6 +97,27 @@ def explain_split(
             }
         )
     return records
+
+
+def align_records(records: list[dict], examples: list[Example], source: str) -> list[dict]:
+    """Records in the order of ``examples`` (matched by ``key``); every example needs exactly
+    one record. ``source`` names the file in errors."""
+    by_key = {}
+    for n, r in enumerate(records, 1):
+        if "key" not in r or "explanation" not in r or "label" not in r:
+            raise InterpnetError(f"{source}: each line needs 'key', 'label' and 'explanation'")
+        label, text = r["label"], r["explanation"]
+        if isinstance(label, bool) or not isinstance(label, int) or not isinstance(text, str):
+            raise InterpnetError(
+                f"{source}: record {n}: 'label' must be a class index and 'explanation' a string"
+            )
+        by_key[str(r["key"])] = r
+    missing = [e.rel_path for e in examples if e.rel_path not in by_key]
+    if missing:
+        raise InterpnetError(
+            f"{source}: no explanation for {len(missing)} image(s) of the split, e.g. {missing[0]}"
+        )
+    return [by_key[e.rel_path] for e in examples]
 
 
 def split_accuracy(records: list[dict[str, Any]]) -> float:

@@ -107,3 +107,15 @@ def load_or_train(
         rm.save(folder / "retrieval", {})
     write_json(folder / INFO, info)
     return scorers
+
+
+def load_cached(folder: str | Path) -> Scorers | None:
+    """The scorers cached in ``folder`` as they are (no check of what they were trained on:
+    for reading back what an evaluation used), or None when there are none."""
+    folder = Path(folder)
+    if not (folder / INFO).is_file():
+        return None
+    info = read_json(folder / INFO, "scorer info")
+    sc, _ = SentenceClassifier.load(folder / "sentence_classifier")
+    rm = RetrievalModel.load(folder / "retrieval")[0] if info.get("retrieval") else None
+    return Scorers(str(info.get("role", "")), sc, rm, info)
