@@ -49,6 +49,12 @@ def test_parts_add_up_to_the_score_difference(models):
         assert torch.allclose(a.shares.abs().sum(1), torch.ones(len(a.tokens)), atol=1e-5)
 
 
+def test_too_few_steps_are_reported(models):
+    model, x = models["interpnet"]
+    with pytest.warns(UserWarning, match="miss completeness"):
+        WordAttributor(model, n_steps=1, tolerance=1e-9).attribute(x[:1], ["a red bird."])
+
+
 def test_matches_integrated_gradients_written_by_hand(models):
     model, x = models["interpnet"]
     a = model.attribute(x[:1], ["a bird with a red crown and white wings."], n_steps=32)[0]

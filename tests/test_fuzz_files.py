@@ -27,6 +27,7 @@ from interpnet.metrics.attributes import AttributeTruth  # noqa: E402
 from interpnet.metrics.evaluate import evaluate_run  # noqa: E402
 from interpnet.model import InterpNet  # noqa: E402
 from interpnet.report.explanations import read_jsonl  # noqa: E402
+from interpnet.report.html import build_report  # noqa: E402
 from interpnet.rundir import RunDirectory  # noqa: E402
 from interpnet.storage import save_tensors  # noqa: E402
 from interpnet.text import Vocabulary  # noqa: E402
@@ -238,6 +239,17 @@ def test_metrics_file_for_compare(run, data, capsys):
 
     _fuzz(data, run / "metrics.json", read)
     capsys.readouterr()
+
+
+@settings(max_examples=8)
+@given(data=st.data(), name=st.sampled_from(["explanations/test.jsonl", "metrics.json"]))
+def test_report_inputs(run, tmp_path_factory, name, data):
+    out = tmp_path_factory.mktemp("report") / "r.html"
+
+    def read():
+        build_report([run], out, attribute=1, n_steps=2, cache_dir=out.parent, **QUIET)
+
+    _fuzz(data, run / name, read)
 
 
 @pytest.fixture(scope="module")

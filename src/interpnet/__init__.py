@@ -13,6 +13,8 @@ from interpnet.model import (
     Introspector,
     LRCNExplainer,
     MLPClassifier,
+    WordAttribution,
+    WordAttributor,
     load_classifier,
 )
 from interpnet.report import explain_files
@@ -36,9 +38,21 @@ __all__ = [
     "Trainer",
     "TrainingArgs",
     "Vocabulary",
+    "WordAttribution",
+    "WordAttributor",
+    "build_report",
     "detokenize",
     "explain_files",
     "fit",
     "load_classifier",
     "tokenize",
 ]
+
+
+def __getattr__(name: str):
+    # the report pulls in matplotlib and Jinja2: imported when first asked for
+    if name == "build_report":
+        from interpnet.report.html import build_report
+
+        return build_report
+    raise AttributeError(f"module 'interpnet' has no attribute {name!r}")
