@@ -19,6 +19,18 @@ TINY_DATA = SynthBirdsConfig(
 )
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _user_cache(tmp_path_factory):
+    """The user cache folder (thumbnails, human agreement) of the tests: a temporary one."""
+    previous = os.environ.get("INTERPNET_CACHE")
+    os.environ["INTERPNET_CACHE"] = str(tmp_path_factory.mktemp("user-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("INTERPNET_CACHE", None)
+    else:
+        os.environ["INTERPNET_CACHE"] = previous
+
+
 @pytest.fixture(autouse=True)
 def _seed_and_threads():
     torch.manual_seed(0)

@@ -8,6 +8,7 @@ from interpnet.data.synthbirds import MANIFEST
 from interpnet.errors import InterpnetError
 from interpnet.metrics.attributes import AttributeTruth
 from interpnet.metrics.evaluate import evaluate_run
+from interpnet.metrics.human_cache import human_agreement_key
 
 from .conftest import fit_config, tiny_config
 
@@ -67,6 +68,29 @@ def test_evaluate_writes_metrics_and_is_deterministic(runs):
     assert (run / "scorers" / "judge" / "retrieval" / "model.safetensors").is_file()
     second = evaluate_run(run, **QUIET)
     assert _strip(first) == _strip(second)
+
+
+def test_human_agreement_is_computed_once_per_references(runs, tmp_path, monkeypatch):
+    run, cache = runs["captioning"], tmp_path / "human"
+    options = dict(use_java=False, retrieval=False, counterfactual=False, human_cache=cache)
+    first = evaluate_run(run, **options, **QUIET)
+    assert len(list(cache.iterdir())) == 1
+
+    def recomputed(*args, **kwargs):
+        raise AssertionError("human agreement computed again")
+
+    monkeypatch.setattr("interpnet.metrics.human_cache.human_agreement", recomputed)
+    logs = []
+    second = evaluate_run(run, **options, progress=False, log=logs.append)
+    for proto in ("standard", "paper"):
+        assert second["human"][proto] == first["human"][proto]
+    assert any("human agreement read from the cache" in line for line in logs)
+    refs = [["a red bird.", "a blue bird."]]
+    key = human_agreement_key(refs, "PTB", True)
+    assert key == human_agreement_key([["a red bird.", "a blue bird."]], "PTB", True)
+    assert key != human_agreement_key([["a red bird.", "a green bird."]], "PTB", True)
+    assert key != human_agreement_key(refs, "fallback", True)
+    assert key != human_agreement_key(refs, "PTB", False)
 
 
 def test_without_java_the_other_metrics_are_still_computed(runs, monkeypatch):

@@ -14,9 +14,10 @@ import torch
 from interpnet.data.layouts import split_examples
 from interpnet.decoding import Decoding
 from interpnet.metrics.attributes import AttributeTruth
-from interpnet.metrics.captions import caption_metrics, human_agreement
+from interpnet.metrics.captions import caption_metrics
 from interpnet.metrics.counterfactual import counterfactual_explanations
 from interpnet.metrics.faithfulness import counterfactual_move
+from interpnet.metrics.human_cache import cached_human_agreement
 from interpnet.metrics.java import JavaUnavailable, coco_toolkit_dir, java_executable
 from interpnet.metrics.judges import JUDGE_BACKBONE, judge_features, judged, judges
 from interpnet.metrics.meteor import Meteor
@@ -67,6 +68,7 @@ def evaluate_run(
     retrieval: bool = True,
     counterfactual: bool = True,
     judge_cache: str | Path | None = None,
+    human_cache: str | Path | None = None,
     **options: Any,
 ) -> dict[str, Any]:
     """Evaluate a run directory on one split; writes ``metrics.json`` (test) and returns it.
@@ -79,7 +81,9 @@ def evaluate_run(
     with ``retrieval``, an image-text retrieval model on pretrained backbone features): class
     relevance, introspection fidelity, self-retrieval and (``counterfactual``, when the model
     decodes) the counterfactual move rate. ``judge_cache``: a feature-cache folder for the
-    judges' backbone features shared among runs. Undefined values are ``None``.
+    judges' backbone features shared among runs. Human agreement, which depends only on the
+    split's references, is computed once and cached in ``human_cache`` (default: the user
+    cache folder). Undefined values are ``None``.
     """
     start = time.time()
     run = RunDirectory(run_dir)
@@ -133,7 +137,9 @@ def evaluate_run(
         if human and min(len(r) for r in refs) < 2:
             log("human agreement skipped: it needs at least 2 references per image")
         elif human:
-            out["human"] = human_agreement(refs, meteor, tokenizer)
+            out["human"] = cached_human_agreement(
+                refs, meteor, tokenizer, tok_name, human_cache, log
+            )
     train_refs = [s for e in train_examples for s in e.sentences]
     out["explanations"]["specificity"] = specificity(hyps, train_refs)
     out.setdefault("human", {})["specificity"] = specificity([r[0] for r in refs], train_refs)
