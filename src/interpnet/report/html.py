@@ -59,6 +59,22 @@ class RunView:
     attributions: dict[int, dict[str, Any]] = field(default_factory=dict)
     attribution_seconds: float = 0.0
 
+    def attribution_summary(self, true: list[int]) -> list[tuple[str, int, list[str]]]:
+        """Per group of attributed images (correct, misclassified): its number of words and
+        each part's mean share (in magnitude) of a word's attribution."""
+        rows = []
+        for group, wrong in (("correct images", False), ("misclassified images", True)):
+            shares = [
+                row
+                for i, view in self.attributions.items()
+                if (int(self.records[i]["label"]) != true[i]) == wrong
+                for row in view["abs_shares"]
+            ]
+            if shares:
+                means = torch.tensor(shares).mean(dim=0).tolist()
+                rows.append((group, len(shares), [f"{100 * m:.0f}%" for m in means]))
+        return rows
+
 
 def _labels(paths: Sequence[Path]) -> list[str]:
     """Short, distinct run labels: the folder names (with their parents where they clash)."""
@@ -321,5 +337,6 @@ def _render(views, figures, examples, classes, thumbs, page_size, split, seconds
         page_size=page_size,
         images=len(cards),
         wrong=sum(c["wrong"] for c in cards),
+        truth=[e.label for e in examples],
         seconds=round(seconds, 1),
     )
