@@ -173,6 +173,7 @@ def test_report_needs_explanations_and_writes_nothing_on_error(runs, tmp_path):
     out = tmp_path / "cli.html"
     assert main(["report", str(run), "--split", "val", "--out", str(out), "--quiet"]) == 2
     assert main(["report", str(run), "--out", str(out), "--page-size", "0", "--quiet"]) == 2
+    assert main(["report", str(run), "--out", str(out), "--heatmap-layer", "x", "--quiet"]) == 2
     assert not out.exists()
 
 
@@ -184,3 +185,8 @@ def test_report_cli(runs, tmp_path):
     records = _records(runs["captioning"])
     wrong = [i for i, r in enumerate(records) if r["label"] != r["true_label"]]
     assert "captioning" in text and text.count('class="attr"') == len({0, *wrong[:1]})
+    assert text.count('class="heat"') == len({0, *wrong[:1]})
+    args = ["report", str(runs["interpnet"]), "--out", str(out), "--heatmap-layer", "none"]
+    assert main([*args, "--steps", "2", "--cache-dir", str(tmp_path / "c"), "--quiet"]) == 0
+    text = out.read_text()
+    assert 'class="attr"' in text and 'class="heat"' not in text

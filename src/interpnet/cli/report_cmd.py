@@ -50,6 +50,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="integration points of integrated gradients (default: 16)",
     )
     p.add_argument(
+        "--heatmap-layer",
+        metavar="NAME",
+        default="auto",
+        help="for classifiers on pixels: the convolutional layer of the per-word heat maps, as "
+        "in named_modules() (default: auto, the last Conv2d; none: no heat maps)",
+    )
+    p.add_argument(
         "--thumb-size", type=int, default=96, help="thumbnail size in pixels (default: 96)"
     )
     p.add_argument(
@@ -71,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         attribute=args.attribute,
         thumb_size=args.thumb_size,
         n_steps=args.steps,
+        heatmap_layer=None if args.heatmap_layer == "none" else args.heatmap_layer,
         cache_dir=args.cache_dir,
         progress=not args.quiet,
     )

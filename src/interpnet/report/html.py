@@ -23,7 +23,7 @@ from interpnet.data.layouts import split_examples
 from interpnet.errors import InterpnetError
 from interpnet.features.inputs import FileInputs
 from interpnet.metrics.faithfulness import introspection_fidelity
-from interpnet.model import InterpNet
+from interpnet.model import InterpNet, WordAttributor
 from interpnet.report import plots
 from interpnet.report.attribution_view import attribution_view
 from interpnet.report.explanations import align_records, read_jsonl
@@ -154,6 +154,7 @@ def build_report(
     attribute: int = 24,
     thumb_size: int = 96,
     n_steps: int = 16,
+    heatmap_layer: str | None = "auto",
     cache_dir: str | Path | None = None,
     models: Sequence[InterpNet | None] | None = None,
     progress: bool = True,
@@ -163,7 +164,9 @@ def build_report(
     same data) to ``out`` (default ``<first run>/report-<split>.html``); returns its path.
 
     ``attribute``: how many images (and how many misclassified ones) get per-word attribution
-    (0: none), by integrated gradients with ``n_steps`` points; ``models``: already loaded
+    (0: none), by integrated gradients with ``n_steps`` points, with heat maps at
+    ``heatmap_layer`` for classifiers on pixels (see
+    :class:`~interpnet.model.attribution.WordAttributor`); ``models``: already loaded
     models, one per run (None where the run can rebuild its own); ``cache_dir``: the thumbnail
     cache (default: the user cache folder).
     """
@@ -210,17 +213,22 @@ def build_report(
                 run.read_log(),
             )
         )
+    chosen = _attributed(views[0].records, true, attribute)
+    attributors = []  # built (and their options checked) before the slow work
+    for n, run in enumerate(runs):
+        given = models[n] if models is not None else None
+        model = given if given is not None or not chosen else InterpNet.from_pretrained(run.path)
+        attributors.append(
+            WordAttributor(model, n_steps=n_steps, heatmap_layer=heatmap_layer) if chosen else None
+        )
     figures = _figures(views, runs, examples, true, len(classes))
     thumbs = thumbnails(
         [e.image_path for e in examples], thumb_size, cache_dir=cache_dir, progress=progress
     )
-    chosen = _attributed(views[0].records, true, attribute)
-    for n, (view, run) in enumerate(zip(views, runs, strict=True)):
+    for view, attributor in zip(views, attributors, strict=True):
         if chosen:
-            given = models[n] if models is not None else None
-            model = given if given is not None else InterpNet.from_pretrained(run.path)
             t = time.time()
-            view.attributions = _attribute(model, view.records, examples, chosen, n_steps)
+            view.attributions = _attribute(attributor, view.records, examples, chosen)
             view.attribution_seconds = round(time.time() - t, 1)
     html = _render(views, figures, examples, classes, thumbs, page_size, split, time.time() - start)
     atomic_write_bytes(out, html.encode("utf-8"))
@@ -270,16 +278,15 @@ def _attributed(records: list[dict[str, Any]], true: torch.Tensor, k: int) -> li
     return sorted(set(range(min(k, len(records)))) | set(wrong[:k]))
 
 
-def _attribute(model, records, examples, chosen: list[int], n_steps: int, batch: int = 16):
+def _attribute(attributor: WordAttributor, records, examples, chosen: list[int], batch: int = 16):
     """Per chosen image index, the view of its explanation's attribution."""
+    model = attributor.model
     to_input = FileInputs(model.input_spec, next(model.parameters()).device)
     out = {}
     for s in range(0, len(chosen), batch):
         idx = chosen[s : s + batch]
         paths = [examples[i].image_path for i in idx]
-        found = model.attribute(
-            to_input(paths), [records[i]["explanation"] for i in idx], n_steps=n_steps
-        )
+        found = attributor.attribute(to_input(paths), [records[i]["explanation"] for i in idx])
         for i, path, a in zip(idx, paths, found, strict=True):
             out[i] = attribution_view(a, path, model.input_spec)
     return out
