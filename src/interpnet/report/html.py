@@ -214,19 +214,17 @@ def build_report(
             )
         )
     chosen = _attributed(views[0].records, true, attribute)
-    attributors = []  # built (and their options checked) before the slow work
-    for n, run in enumerate(runs):
-        given = models[n] if models is not None else None
-        model = given if given is not None or not chosen else InterpNet.from_pretrained(run.path)
-        attributors.append(
-            WordAttributor(model, n_steps=n_steps, heatmap_layer=heatmap_layer) if chosen else None
-        )
+    attributors: list[WordAttributor | None] = [None] * len(runs)
+    for n, run in enumerate(runs if chosen else ()):  # options checked before the slow work
+        model = models[n] if models is not None else None
+        model = model if model is not None else InterpNet.from_pretrained(run.path)
+        attributors[n] = WordAttributor(model, n_steps=n_steps, heatmap_layer=heatmap_layer)
     figures = _figures(views, runs, examples, true, len(classes))
     thumbs = thumbnails(
         [e.image_path for e in examples], thumb_size, cache_dir=cache_dir, progress=progress
     )
     for view, attributor in zip(views, attributors, strict=True):
-        if chosen:
+        if attributor is not None:
             t = time.time()
             view.attributions = _attribute(attributor, view.records, examples, chosen)
             view.attribution_seconds = round(time.time() - t, 1)
