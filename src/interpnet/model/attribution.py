@@ -253,11 +253,10 @@ class WordAttributor:
         for n, seq in enumerate(tokens):
             mine = (rows.sentence == n).nonzero().flatten()
             mine = mine[rows.position[mine].argsort()]
-            name = model.class_names[int(labels[n])] if model.class_names else str(int(labels[n]))
             out.append(
                 WordAttribution(
                     int(labels[n]),
-                    name,
+                    model.class_name(int(labels[n])),
                     float(prob[n]),
                     list(seq),
                     names,

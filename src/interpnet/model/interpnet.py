@@ -91,6 +91,10 @@ class InterpNet(nn.Module):
         explainer = LRCNExplainer(len(vocab), r.shape[1], **explainer_kwargs)
         return cls(classifier, explainer, vocab, conditioning, class_names, input_spec, num_classes)
 
+    def class_name(self, label: int) -> str:
+        """The name of class ``label`` (its number when the model has no class names)."""
+        return self.class_names[label] if self.class_names else str(label)
+
     # ---- classification and introspection -------------------------------------------------
     def introspect(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Classifier logits and the detached r(x)."""
@@ -209,8 +213,7 @@ class InterpNet(nn.Module):
             p, labels = torch.softmax(logits, dim=-1).max(dim=-1)
             sentences = self.decode(r, labels, decoding, reranker, generator)
             for label, prob, tokens in zip(labels.tolist(), p.tolist(), sentences, strict=True):
-                name = self.class_names[label] if self.class_names else str(label)
-                out.append(Explanation(label, name, prob, detokenize(tokens)))
+                out.append(Explanation(label, self.class_name(label), prob, detokenize(tokens)))
         return out
 
     def attribute(
