@@ -120,7 +120,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("name")
     p.add_argument("--split", default="test")
     p.add_argument("--limit", type=int, default=0, help="first N images only (0: all)")
-    p.add_argument("--steps", type=int, default=16)
+    p.add_argument("--steps", type=int, default=32)
     args = p.parse_args(argv)
     run = RunDirectory(args.run_dir)
     model = InterpNet.from_pretrained(run.path)

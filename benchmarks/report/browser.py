@@ -74,6 +74,9 @@ def main(argv: list[str]) -> int:
         out["js_sorted_by_confidence"] = ps == sorted(ps)
         page.select_option("#filter", "attributed")
         page.select_option("#order", "split")
+        page.evaluate(  # open the heat maps of the first attributed images
+            "document.querySelectorAll('#js-grid details').forEach((d, i) => d.open = i < 3)"
+        )
         page.locator("#js-grid article.card").first.scroll_into_view_if_needed()
         page.mouse.wheel(0, -120)
         page.screenshot(path=str(RESULTS / f"{name}-gallery.jpg"), type="jpeg", quality=80)

@@ -46,8 +46,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--steps",
         type=int,
-        default=16,
-        help="integration points of integrated gradients (default: 16)",
+        default=32,
+        help="integration points of integrated gradients (default: 32)",
     )
     p.add_argument(
         "--heatmap-layer",

@@ -153,7 +153,7 @@ def build_report(
     page_size: int = 48,
     attribute: int = 24,
     thumb_size: int = 96,
-    n_steps: int = 16,
+    n_steps: int = 32,
     heatmap_layer: str | None = "auto",
     cache_dir: str | Path | None = None,
     models: Sequence[InterpNet | None] | None = None,
