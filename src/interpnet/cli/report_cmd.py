@@ -38,10 +38,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--attribute",
         type=int,
-        default=24,
+        default=48,
         metavar="N",
         help="attribute the explanations of the first N images and of the first N "
-        "misclassified ones (default: 24; 0: none)",
+        "misclassified ones (default: 48, a page of each; 0: none)",
     )
     p.add_argument(
         "--steps",

@@ -151,7 +151,7 @@ def build_report(
     split: str = "test",
     data_root: str | None = None,
     page_size: int = 48,
-    attribute: int = 24,
+    attribute: int = 48,
     thumb_size: int = 96,
     n_steps: int = 32,
     heatmap_layer: str | None = "auto",
