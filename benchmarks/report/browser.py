@@ -77,8 +77,7 @@ def main(argv: list[str]) -> int:
         page.evaluate(  # open the heat maps of the first attributed images
             "document.querySelectorAll('#js-grid details').forEach((d, i) => d.open = i < 3)"
         )
-        page.locator("#js-grid article.card").first.scroll_into_view_if_needed()
-        page.mouse.wheel(0, -120)
+        page.locator("#gallery").evaluate("e => e.scrollIntoView()")
         page.screenshot(path=str(RESULTS / f"{name}-gallery.jpg"), type="jpeg", quality=80)
         page.select_option("#filter", "all")
         page.locator("#pager a").nth(1).click()
