@@ -13,7 +13,7 @@ from interpnet.cli.main import main
 from interpnet.errors import InterpnetError
 from interpnet.metrics.evaluate import evaluate_run
 from interpnet.report.html import build_report
-from interpnet.report.table import COLUMNS, _fmt, _get
+from interpnet.report.table import COLUMNS, format_metric, metric_value
 from interpnet.report.thumbnails import thumbnails
 from interpnet.text import tokenize
 
@@ -92,12 +92,14 @@ def test_metrics_shown_equal_metrics_json(report, runs):
         cells = {td.get("data-col"): _text(td) for td in rows[m["run"]].iter(f"{NS}td")}
         assert cells["accuracy"] == f"{100 * m['accuracy']:.1f}%"
         for label, path in COLUMNS:
-            assert cells[label] == _fmt(label, _get(m["explanations"], path)), label
-            checked += _get(m["explanations"], path) is not None
+            assert cells[label] == format_metric(label, metric_value(m["explanations"], path)), (
+                label
+            )
+            checked += metric_value(m["explanations"], path) is not None
     human = json.loads((runs["interpnet"] / "metrics.json").read_text())["human"]
     cells = {td.get("data-col"): _text(td) for td in rows["human agreement"].iter(f"{NS}td")}
     for label, path in COLUMNS:
-        assert cells[label] == _fmt(label, _get(human, path))
+        assert cells[label] == format_metric(label, metric_value(human, path))
     assert checked >= 20
 
 

@@ -27,7 +27,7 @@ from interpnet.model import InterpNet, WordAttributor
 from interpnet.report import plots
 from interpnet.report.attribution_view import attribution_view
 from interpnet.report.explanations import align_records, read_jsonl
-from interpnet.report.table import COLUMNS, _fmt, _get, compare_rows
+from interpnet.report.table import compare_rows, metric_value
 from interpnet.report.thumbnails import thumbnails
 from interpnet.rundir import RunDirectory
 from interpnet.scorers.store import load_cached
@@ -50,7 +50,6 @@ class RunView:
     """What the report shows of one run."""
 
     label: str
-    path: str
     records: list[dict[str, Any]]
     metrics: dict[str, Any] | None
     summary: list[tuple[str, str]]
@@ -206,7 +205,6 @@ def build_report(
         views.append(
             RunView(
                 label,
-                str(run.path),
                 records,
                 metrics,
                 _summary(run, config, metrics, f"{cfg.data_root} ({split}: {len(examples)})"),
@@ -245,11 +243,11 @@ def _figures(
     evaluated = [v for v in views if v.metrics]
     if evaluated:
         bars = {
-            v.label: {k: _get(v.metrics["explanations"], p) for k, p in BAR_METRICS.items()}
+            v.label: {k: metric_value(v.metrics["explanations"], p) for k, p in BAR_METRICS.items()}
             for v in evaluated
         }
         human = evaluated[0].metrics.get("human") or {}
-        bars["human"] = {k: _get(human, p) for k, p in BAR_METRICS.items()}
+        bars["human"] = {k: metric_value(human, p) for k, p in BAR_METRICS.items()}
         shared["faithfulness and specificity"] = plots.metric_bars(
             bars, "judged by models trained on the validation references"
         )
@@ -336,8 +334,6 @@ def _render(views, figures, examples, classes, thumbs, page_size, split, seconds
         figures=figures,
         headers=headers,
         rows=rows,
-        columns=[label for label, _ in COLUMNS],
-        fmt=_fmt,
         pages=pages,
         page_size=page_size,
         images=len(cards),

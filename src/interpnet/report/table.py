@@ -39,7 +39,8 @@ _PERCENT = {
 }
 
 
-def _get(d: dict[str, Any] | None, path: tuple[str, ...]) -> Any:
+def metric_value(d: dict[str, Any] | None, path: tuple[str, ...]) -> Any:
+    """The value at ``path`` in a metrics dict (e.g. ``("standard", "METEOR")``), or None."""
     for key in path:
         if not isinstance(d, dict) or key not in d:
             return None
@@ -47,7 +48,8 @@ def _get(d: dict[str, Any] | None, path: tuple[str, ...]) -> Any:
     return d
 
 
-def _fmt(label: str, value: Any) -> str:
+def format_metric(label: str, value: Any) -> str:
+    """A metric value as the tables show it (percent for shares, "-" when undefined)."""
     if value is None or isinstance(value, bool) or not isinstance(value, int | float):
         return "-"
     return f"{100 * value:.1f}%" if label in _PERCENT else f"{value:.1f}"
@@ -74,8 +76,8 @@ def evaluation_table(m: dict[str, Any]) -> str:
         rows.append(
             [
                 label,
-                _fmt(label, _get(m.get("explanations"), path)),
-                _fmt(label, _get(m.get("human"), path)),
+                format_metric(label, metric_value(m.get("explanations"), path)),
+                format_metric(label, metric_value(m.get("human"), path)),
             ]
         )
     title = (
@@ -92,11 +94,12 @@ def compare_rows(metrics: list[dict[str, Any]]) -> tuple[list[str], list[list[st
     for m in metrics:
         rows.append(
             [str(m["run"]), str(m["variant"]), f"{100 * m['accuracy']:.1f}%"]
-            + [_fmt(label, _get(m.get("explanations"), p)) for label, p in COLUMNS]
+            + [format_metric(label, metric_value(m.get("explanations"), p)) for label, p in COLUMNS]
         )
     if metrics and metrics[0].get("human"):
         human = metrics[0]["human"]
         rows.append(
-            ["human agreement", "-", "-"] + [_fmt(label, _get(human, p)) for label, p in COLUMNS]
+            ["human agreement", "-", "-"]
+            + [format_metric(label, metric_value(human, p)) for label, p in COLUMNS]
         )
     return headers, rows
