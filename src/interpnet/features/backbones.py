@@ -143,15 +143,25 @@ def _torchvision_backbone(arch: str) -> Backbone:
     )
 
 
+def load_backbone_images(backbone: Backbone, paths: list) -> torch.Tensor:
+    """Image files as the backbone's uint8 crops (decoded in threads)."""
+    from interpnet.data.images import load_images
+
+    return load_images(paths, backbone.crop, progress=False, resize=backbone.resize)
+
+
 def image_parts(
-    backbone: Backbone, paths: list, layers: list[str] = (), device: str | torch.device = "cpu"
+    backbone: Backbone,
+    paths: list,
+    layers: list[str] = (),
+    device: str | torch.device = "cpu",
+    images: torch.Tensor | None = None,
 ) -> list[tuple[str, torch.Tensor]]:
     """(name, pooled activation) for the feature layer, then each of ``layers``, of image files
-    preprocessed as the backbone expects."""
-    from interpnet.data.images import load_image
+    preprocessed as the backbone expects (``images``: their crops, when already loaded)."""
     from interpnet.model.introspector import Introspector
 
-    x = torch.stack([load_image(p, backbone.crop, backbone.resize) for p in paths])
+    x = images if images is not None else load_backbone_images(backbone, paths)
     introspector = Introspector(backbone.model, [backbone.feature_layer, *layers])
     with torch.no_grad():
         _, parts = introspector.collect(backbone.normalize(x.to(device)))
