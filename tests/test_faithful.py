@@ -498,3 +498,33 @@ def test_counterfactual_training_swaps_decisions_and_their_targets(tiny_birds, t
     )
     with pytest.raises(ConfigError, match="swap_fraction needs decision parts"):
         fit_config(cap, tmp_path / "cap")
+
+
+def test_dropout_decisions_read_r_with_the_classifiers_dropout_on(tiny_birds, tmp_path):
+    from interpnet.training.configured import configured_trainer
+
+    run = tmp_path / "dropout"
+    cfg = tiny_config(tiny_birds, discriminative_epochs=1, rewards=REWARDS, dropout_decisions=True)
+    trainer = configured_trainer(cfg, run, progress=False, log=lambda _: None)
+    trainer.fit()
+    log = [json.loads(x) for x in (run / "train_log.jsonl").read_text().splitlines()]
+    assert log[-1]["phase"] == "discriminative"
+    classifier = trainer.model.classifier
+    before = {k: v.clone() for k, v in classifier.state_dict().items()}
+    idx = torch.arange(len(trainer.data["train"]))
+    ctx = trainer._context("train", idx, 1)
+    first = trainer._dropout_decisions(ctx, idx)
+    second = trainer._dropout_decisions(ctx, idx)
+    assert first.r.shape == ctx.r.shape
+    assert not torch.equal(first.r, ctx.r) and not torch.equal(first.r, second.r)  # new draws
+    assert torch.equal(first.true, ctx.true) and first.references == ctx.references
+    assert not classifier.training  # left as it was: eval mode, same weights and statistics
+    assert all(torch.equal(v, before[k]) for k, v in classifier.state_dict().items())
+    with torch.no_grad():
+        eval_r = trainer.model.introspect(trainer.data["train"].batch(idx))[1]
+    assert torch.allclose(eval_r, ctx.r)  # without it r(x) is read in eval mode
+    paper = tiny_config(
+        tiny_birds, recipe="paper", discriminative_epochs=1, rewards=REWARDS, dropout_decisions=True
+    )
+    with pytest.raises(ConfigError, match="dropout_decisions needs a classifier with dropout"):
+        fit_config(paper, tmp_path / "paper")

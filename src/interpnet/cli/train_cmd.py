@@ -91,6 +91,8 @@ HELP = {
     "discriminative_batch_size": "phase-3 batch size, in images",
     "swap_fraction": "phase 3, counterfactual training: share of images whose r(x) gets the "
     "hidden layers and softmax of an image of another predicted class, rewarded for that class",
+    "dropout_decisions": "phase 3: read the training images' r(x) with the classifier's "
+    "dropout on (a new draw per batch), so its decisions are as unsure as on unseen images",
     "seed": "random seed (runs are deterministic on the CPU)",
     "device": "'auto' (CUDA when available), 'cpu' or 'cuda'",
 }

@@ -48,7 +48,11 @@ class TrainingArgs:
     phase's model included, and stops early like the other phases. ``swap_fraction`` of the
     images of each batch get the decision parts of r(x) (hidden layers and softmax) of another
     image the classifier puts in another class, and are rewarded for that class
-    (counterfactual training; see :meth:`Trainer._swap_decisions`).
+    (counterfactual training; see :meth:`Trainer._swap_decisions`). ``dropout_decisions``
+    reads the training images' r(x) in phase 3 with the classifier's dropout switched on (a
+    new draw for every batch), so its decisions there are as unsure, and as often wrong, as on
+    unseen images, and the rewards score the explanation against that decision (see
+    :meth:`Trainer._dropout_decisions`).
     """
 
     train_classifier: bool = True
@@ -71,6 +75,7 @@ class TrainingArgs:
     lr_discriminative: float = 5e-5
     discriminative_batch_size: int = 32
     swap_fraction: float = 0.0
+    dropout_decisions: bool = False
     min_count: int = 2
     max_length: int = 30
     seed: int = 0

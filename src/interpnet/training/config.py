@@ -107,6 +107,7 @@ class TrainConfig:
     lr_discriminative: float = 5e-5
     discriminative_batch_size: int = 32
     swap_fraction: float = 0.0
+    dropout_decisions: bool = False
     seed: int = 0
     device: str = "auto"
 

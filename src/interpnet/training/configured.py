@@ -126,6 +126,7 @@ FINE_TUNE_OPTIONS = (
     "lr_discriminative",
     "discriminative_batch_size",
     "swap_fraction",
+    "dropout_decisions",
     "patience",
 )
 

@@ -241,6 +241,13 @@ class Trainer:
             self._setup_rewards()
             example = self.data["train"].batch(torch.arange(1), self.device)
             self.decision_mask = self.model.decision_mask(example).to(self.device)
+            if self.args.dropout_decisions and not any(
+                isinstance(m, nn.Dropout) and m.p > 0 for m in self.model.classifier.modules()
+            ):
+                raise ConfigError(
+                    "dropout_decisions needs a classifier with dropout (the built-in MLP's "
+                    "default recipe has it; the paper's recipe has none)"
+                )
             if self.args.swap_fraction > 0 and not self.decision_mask.any():
                 raise ConfigError(
                     f"swap_fraction needs decision parts in r(x); {self.conditioning.name} "
@@ -454,6 +461,8 @@ class Trainer:
         )
         for idx in bar:
             ctx = self._context("train", idx, k)
+            if args.dropout_decisions:
+                ctx = self._dropout_decisions(ctx, idx)
             if args.swap_fraction > 0:
                 ctx = self._swap_decisions(ctx, swap_gen)
             labels = ctx.true if model.explainer.uses_label else None
@@ -490,6 +499,24 @@ class Trainer:
             **self._validation_reward(),
             "lr": optimizer.param_groups[0]["lr"],
         }
+
+    @torch.no_grad()
+    def _dropout_decisions(self, ctx: RewardContext, idx: torch.Tensor) -> RewardContext:
+        """r(x) and the predicted classes of the batch read with the classifier's dropout on
+        (BatchNorm statistics stay frozen): on its training images the classifier is nearly
+        always right and sure (Flowers: 100% accuracy, mean top-1 probability 0.95, against
+        0.59 on test images), so without it the rewards never meet a decision that differs
+        from the image, which is what fidelity measures."""
+        classifier = self.model.classifier
+        classifier.eval()
+        dropouts = [m for m in classifier.modules() if isinstance(m, nn.Dropout)]
+        for m in dropouts:
+            m.train()
+        try:
+            logits, r = self.model.introspect(self.data["train"].batch(idx, self.device))
+        finally:
+            classifier.eval()
+        return RewardContext(ctx.rows, r, logits.argmax(-1), ctx.true, ctx.references)
 
     def _swap_decisions(self, ctx: RewardContext, gen: torch.Generator) -> RewardContext:
         """Counterfactual training: for a ``swap_fraction`` of the batch, the decision parts of
