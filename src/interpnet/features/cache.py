@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import torch
 from tqdm import tqdm
 
 from interpnet.errors import CheckpointError, DataError
-from interpnet.features.backbones import get_backbone, image_parts, load_backbone_images
+from interpnet.features.backbones import get_backbone, image_parts
 from interpnet.model.introspector import Introspector
 from interpnet.storage import load_tensors, read_json, save_tensors, write_json
 
@@ -90,18 +89,6 @@ class FeatureCache:
         return torch.cat([b[rows] for b in blocks], dim=1)
 
 
-def _prefetched(batches: list, load):
-    """Each batch with ``load(batch)``; the next batch loads in a thread (image decoding)
-    while the caller works on this one (the backbone's forward pass)."""
-    with ThreadPoolExecutor(1) as pool:
-        pending = pool.submit(load, batches[0]) if batches else None
-        for n, batch in enumerate(batches):
-            loaded = pending.result()
-            if n + 1 < len(batches):
-                pending = pool.submit(load, batches[n + 1])
-            yield batch, loaded
-
-
 def extract_features(
     images: list[tuple[str, Path]],
     backbone_name: str,
@@ -150,11 +137,9 @@ def extract_features(
             bar.update(len(chunk))
             continue
         outputs: list[dict[str, torch.Tensor]] = []
-        batches = [
-            [p for _, p in chunk[s : s + batch_size]] for s in range(0, len(chunk), batch_size)
-        ]
-        for batch, x in _prefetched(batches, lambda b: load_backbone_images(backbone, b)):
-            parts = image_parts(backbone, batch, layers, device, images=x)
+        for start in range(0, len(chunk), batch_size):
+            batch = [p for _, p in chunk[start : start + batch_size]]
+            parts = image_parts(backbone, batch, layers, device)
             outputs.append(
                 {(FEATURES if i == 0 else f"layer:{name}"): t for i, (name, t) in enumerate(parts)}
             )
