@@ -142,3 +142,6 @@ def test_train_explain_evaluate_on_a_metadata_folder(folder, tmp_path, capsys):
     assert main(["evaluate", str(run), "--no-java", "--quiet"]) == 0
     assert json.loads((run / "metrics.json").read_text())["images"] == 12
     assert model.explain(torch.rand(1, 3, 32, 32))
+    out = tmp_path / "report.html"
+    assert main(["report", str(run), "--out", str(out), "--attribute", "1", "--quiet"]) == 0
+    assert out.read_text().count('class="card') == 12
