@@ -80,6 +80,15 @@ def fit_config(cfg: TrainConfig, run_dir: Path, **kwargs):
     return configured_trainer(cfg, run_dir, progress=False, log=lambda _: None, **kwargs).fit()
 
 
+def train_variants(data_root: Path, folder: Path, variants, **overrides) -> dict[str, Path]:
+    """A tiny run of each conditioning variant in ``folder``, by variant name."""
+    runs = {}
+    for variant in variants:
+        fit_config(tiny_config(data_root, variant=variant, **overrides), folder / variant)
+        runs[variant] = folder / variant
+    return runs
+
+
 def tiny_flags(**overrides) -> list[str]:
     """``interpnet train`` flags for TINY_MODEL (with ``overrides``), on the CPU, quiet."""
     flags = []

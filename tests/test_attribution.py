@@ -9,17 +9,21 @@ from interpnet.model.attribution import sentence_tokens
 from interpnet.text import Vocabulary, tokenize
 from interpnet.training.data import model_split, run_config
 
-from .conftest import fit_config, tiny_config
+from .conftest import train_variants
 
 
 @pytest.fixture(scope="module")
 def models(tiny_birds, tmp_path_factory):
+    runs = train_variants(
+        tiny_birds, tmp_path_factory.mktemp("attr"), ("interpnet", "gve-label"), explainer_epochs=3
+    )
     out = {}
-    for variant in ("interpnet", "gve-label"):
-        run = tmp_path_factory.mktemp("attr") / variant
-        model = fit_config(tiny_config(tiny_birds, variant=variant, explainer_epochs=3), run)
-        x = model_split(model, run_config(run), "test", False).batch(torch.arange(5))
-        out[variant] = (model, x)
+    for variant, run in runs.items():
+        model = InterpNet.from_pretrained(run)
+        out[variant] = (
+            model,
+            model_split(model, run_config(run), "test", False).batch(torch.arange(5)),
+        )
     return out
 
 

@@ -10,7 +10,7 @@ from interpnet.metrics.attributes import AttributeTruth
 from interpnet.metrics.evaluate import evaluate_run
 from interpnet.metrics.human_cache import human_agreement_key
 
-from .conftest import fit_config, tiny_config
+from .conftest import train_variants
 
 pytest.importorskip("pycocoevalcap.bleu.bleu", reason="pycocoevalcap not installed")
 needs_java = pytest.mark.skipif(shutil.which("java") is None, reason="java not installed")
@@ -19,12 +19,7 @@ QUIET = dict(progress=False, log=lambda _: None)
 
 @pytest.fixture(scope="module")
 def runs(tiny_birds, tmp_path_factory):
-    out = {}
-    for variant in ("interpnet", "captioning"):
-        run = tmp_path_factory.mktemp("eval") / variant
-        fit_config(tiny_config(tiny_birds, variant=variant), run)
-        out[variant] = run
-    return out
+    return train_variants(tiny_birds, tmp_path_factory.mktemp("eval"), ("interpnet", "captioning"))
 
 
 def _strip(m):

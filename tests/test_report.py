@@ -17,7 +17,7 @@ from interpnet.report.table import COLUMNS, format_metric, metric_value
 from interpnet.report.thumbnails import thumbnails
 from interpnet.text import tokenize
 
-from .conftest import fit_config, tiny_config
+from .conftest import train_variants
 
 pytest.importorskip("pycocoevalcap.bleu.bleu", reason="pycocoevalcap not installed")
 QUIET = dict(progress=False, log=lambda _: None)
@@ -26,12 +26,9 @@ NS = "{http://www.w3.org/1999/xhtml}"
 
 @pytest.fixture(scope="module")
 def runs(tiny_birds, tmp_path_factory):
-    out = {}
-    for variant in ("interpnet", "captioning"):
-        run = tmp_path_factory.mktemp("report") / variant
-        fit_config(tiny_config(tiny_birds, variant=variant), run)
+    out = train_variants(tiny_birds, tmp_path_factory.mktemp("report"), ("interpnet", "captioning"))
+    for run in out.values():
         evaluate_run(run, use_java=False, retrieval=False, **QUIET)
-        out[variant] = run
     return out
 
 
