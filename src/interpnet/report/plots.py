@@ -95,7 +95,8 @@ def class_scatter(points: dict[str, list[tuple[float, float, int]]]) -> str:
     ax.set_xlim(-2, 102)
     ax.set_ylim(-2, 102)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    for handle in ax.legend(fontsize=7).legend_handles:
+        handle.set_sizes([20])  # one marker size in the legend, whatever the first point's
     return figure_uri(fig)
 
 
