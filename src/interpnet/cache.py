@@ -1,9 +1,16 @@
-"""The user cache folder: work interpnet can reuse across runs (e.g. report thumbnails)."""
+"""The user cache folder: work interpnet can reuse across runs (report thumbnails, human
+agreement), and one way to read or else compute a cached JSON value."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+from interpnet.storage import write_json
 
 
 def user_cache_dir(sub: str = "") -> Path:
@@ -14,3 +21,27 @@ def user_cache_dir(sub: str = "") -> Path:
         xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
         root = str(Path(xdg) / "interpnet")
     return Path(root) / sub if sub else Path(root)
+
+
+def cached_json(
+    path: Path,
+    compute: Callable[[], Any],
+    valid: Callable[[Any], bool],
+    on_hit: Callable[[], None] | None = None,
+) -> Any:
+    """The JSON value cached at ``path`` when it is there and ``valid``, else ``compute()``,
+    cached there. A damaged cache file is computed again; an unwritable cache only costs
+    time."""
+    if path.is_file():
+        try:
+            value = json.loads(path.read_text(encoding="utf-8"))
+            if valid(value):
+                if on_hit is not None:
+                    on_hit()
+                return value
+        except (ValueError, UnicodeDecodeError):
+            pass
+    value = compute()
+    with contextlib.suppress(OSError):
+        write_json(path, value)
+    return value

@@ -28,6 +28,7 @@ class FileInputs:
         self.spec = dict(input_spec or {})
         self.device = device
         self._backbone: Backbone | None = None
+        self.preprocess: ImagePreprocessing | None = None  # how files become pixel inputs
         kind = self.spec.get("kind")
         if kind == "image":
             pre = self.spec.get("preprocessing") or {"size": self.spec.get("image_size")}

@@ -7,7 +7,6 @@ order), the tokenizer, whether METEOR ran, the version of interpnet's metric cod
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 from collections.abc import Callable
@@ -15,10 +14,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from interpnet.cache import user_cache_dir
+from interpnet.cache import cached_json, user_cache_dir
 from interpnet.metrics.captions import Tokenizer, human_agreement
 from interpnet.metrics.meteor import Meteor
-from interpnet.storage import write_json
 
 METRICS_VERSION = 1
 
@@ -48,15 +46,9 @@ def cached_human_agreement(
     references and metric versions, else computed and cached."""
     folder = Path(folder) if folder is not None else user_cache_dir("human-agreement")
     path = folder / f"{human_agreement_key(refs, tokenizer_name, meteor is not None)}.json"
-    if path.is_file():
-        try:
-            cached = json.loads(path.read_text(encoding="utf-8"))
-            if isinstance(cached, dict) and {"standard", "paper"} <= set(cached):
-                log(f"human agreement read from the cache ({path})")
-                return cached
-        except (ValueError, UnicodeDecodeError):
-            pass  # a damaged cache file is computed again
-    out = human_agreement(refs, meteor, tokenizer)
-    with contextlib.suppress(OSError):  # an unwritable cache only costs time
-        write_json(path, out)
-    return out
+    return cached_json(
+        path,
+        lambda: human_agreement(refs, meteor, tokenizer),
+        lambda v: isinstance(v, dict) and {"standard", "paper"} <= set(v),
+        lambda: log(f"human agreement read from the cache ({path})"),
+    )

@@ -11,7 +11,7 @@ import torch
 from matplotlib import colormaps
 from PIL import Image
 
-from interpnet.data.images import load_image
+from interpnet.data.images import ImagePreprocessing
 from interpnet.model.attribution import WordAttribution
 from interpnet.report.thumbnails import data_uri
 
@@ -46,8 +46,11 @@ def heat_overlays(image: torch.Tensor, maps: torch.Tensor, size: int = HEAT_SIZE
     return out
 
 
-def attribution_view(a: WordAttribution, path: str | Path, input_spec: dict[str, Any]) -> dict:
-    """Template data for one attributed explanation."""
+def attribution_view(
+    a: WordAttribution, path: str | Path, preprocess: ImagePreprocessing | None = None
+) -> dict:
+    """Template data for one attributed explanation; ``preprocess``: how the classifier's
+    input image was made from ``path`` (for the heat maps of a classifier on pixels)."""
     shares = a.shares
     tokens = []
     for t, tok in enumerate(a.tokens):
@@ -64,20 +67,17 @@ def attribution_view(a: WordAttribution, path: str | Path, input_spec: dict[str,
                 "title": f"log p {float(a.logprob[t]):.2f} (zero r(x): "
                 f"{float(a.baseline_logprob[t]):.2f}); {detail}",
                 "bar": [(part_colour(j), round(100 * abs(float(v)), 1)) for j, v in enumerate(row)],
-                "top": a.parts[k],
             }
         )
     view: dict[str, Any] = {
         "tokens": tokens,
         "parts": [(name, part_colour(j)) for j, name in enumerate(a.parts)],
         "abs_shares": shares.abs().tolist(),
-        "completeness_error": float(a.completeness_error.max()) if len(a.tokens) else 0.0,
         "heat": [],
     }
-    if a.heatmaps is not None and len(a.tokens):
-        pre = input_spec.get("preprocessing", {})
+    if a.heatmaps is not None and preprocess is not None and len(a.tokens):
+        image = preprocess.load([path])[0]  # the image as the classifier saw it
         h, w = a.heatmaps.shape[1:]
-        image = load_image(path, pre.get("size", h), pre.get("resize"))
         if tuple(image.shape[1:]) != (h, w):
             image = torch.nn.functional.interpolate(image[None].float(), (h, w))[0].byte()
         view["heat"] = list(zip(a.tokens, heat_overlays(image, a.heatmaps), strict=True))

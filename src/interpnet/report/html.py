@@ -284,7 +284,7 @@ def _attribute(attributor: WordAttributor, records, examples, chosen: list[int],
         paths = [examples[i].image_path for i in idx]
         found = attributor.attribute(to_input(paths), [records[i]["explanation"] for i in idx])
         for i, path, a in zip(idx, paths, found, strict=True):
-            out[i] = attribution_view(a, path, model.input_spec)
+            out[i] = attribution_view(a, path, to_input.preprocess)
     return out
 
 

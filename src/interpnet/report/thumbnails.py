@@ -8,7 +8,6 @@ image or setting makes a new one. Decoding runs in threads (PIL releases the GIL
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import io
 import json
@@ -19,9 +18,8 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
-from interpnet.cache import user_cache_dir
+from interpnet.cache import cached_json, user_cache_dir
 from interpnet.errors import DataError
-from interpnet.storage import atomic_write_bytes
 
 FORMAT = "WEBP"
 MIME = "image/webp"
@@ -80,16 +78,10 @@ def thumbnails(
     paths = [Path(p) for p in paths]
     folder = Path(cache_dir) if cache_dir is not None else user_cache_dir("thumbnails")
     cached = folder / f"{_key(paths, size, quality)}.json"
-    if cached.is_file():
-        try:
-            uris = json.loads(cached.read_text(encoding="ascii"))
-            if isinstance(uris, list) and len(uris) == len(paths):
-                return uris
-        except (ValueError, UnicodeDecodeError):
-            pass  # a damaged cache file is made again
-    with ThreadPoolExecutor(max(1, workers)) as pool:
-        jobs = pool.map(lambda p: _thumbnail(p, size, quality), paths)
-        uris = list(tqdm(jobs, total=len(paths), desc="thumbnails", disable=not progress))
-    with contextlib.suppress(OSError):  # an unwritable cache only costs time
-        atomic_write_bytes(cached, json.dumps(uris).encode("ascii"))
-    return uris
+
+    def make() -> list[str]:
+        with ThreadPoolExecutor(max(1, workers)) as pool:
+            jobs = pool.map(lambda p: _thumbnail(p, size, quality), paths)
+            return list(tqdm(jobs, total=len(paths), desc="thumbnails", disable=not progress))
+
+    return cached_json(cached, make, lambda v: isinstance(v, list) and len(v) == len(paths))
