@@ -528,3 +528,96 @@ def test_dropout_decisions_read_r_with_the_classifiers_dropout_on(tiny_birds, tm
     )
     with pytest.raises(ConfigError, match="dropout_decisions needs a classifier with dropout"):
         fit_config(paper, tmp_path / "paper")
+
+
+def test_stratified_folds_deal_each_class_over_the_folds():
+    from interpnet.training.crossfit import stratified_folds
+
+    labels = torch.tensor([0] * 7 + [1] * 5 + [2] * 1)
+    folds = stratified_folds(labels, 3, seed=0)
+    assert torch.equal(folds, stratified_folds(labels, 3, seed=0))  # deterministic
+    for cls in range(2):
+        counts = torch.bincount(folds[labels == cls], minlength=3)
+        assert counts.max() - counts.min() <= 1  # each class spread evenly
+    assert set(folds.tolist()) == {0, 1, 2}
+
+
+def test_out_of_fold_softmax_comes_from_classifiers_that_never_saw_the_item():
+    from interpnet.data.splits import SplitData
+    from interpnet.training.crossfit import out_of_fold_softmax, stratified_folds
+
+    n, classes = 12, 3
+    gen = torch.Generator().manual_seed(0)
+    train = SplitData(
+        "train",
+        torch.randn(n, 5, generator=gen),
+        torch.arange(n) % classes,
+        [[f"s{i}"] for i in range(n)],
+        [f"k{i}" for i in range(n)],
+    )
+    seen: list[set[str]] = []
+
+    def train_epoch(clf, subset, optimizer, epoch):
+        seen.append(set(subset.keys))
+        loss = torch.nn.functional.cross_entropy(clf(subset.inputs), subset.labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    template = torch.nn.Linear(5, classes)
+    before = template.weight.detach().clone()
+    probs, folds = out_of_fold_softmax(
+        template,
+        train,
+        3,
+        [0.1, 0.05],
+        lambda clf, lr: torch.optim.SGD(clf.parameters(), lr=lr),
+        train_epoch,
+        seed=1,
+        device=torch.device("cpu"),
+    )
+    assert torch.equal(folds, stratified_folds(train.labels, 3, seed=1))
+    assert probs.shape == (n, classes) and torch.allclose(probs.sum(-1), torch.ones(n))
+    assert len(seen) == 3 * 2  # 3 folds x 2 epochs
+    for fold in range(3):
+        held = {f"k{i}" for i in (folds == fold).nonzero().flatten().tolist()}
+        for keys in seen[2 * fold : 2 * fold + 2]:
+            assert not keys & held and len(keys) == n - len(held)
+    assert torch.equal(template.weight, before)  # the classifier itself is untouched
+
+
+def test_cross_fit_decisions_replace_the_softmax_and_the_predicted_class(tiny_birds, tmp_path):
+    from interpnet.training.configured import configured_trainer
+
+    run = tmp_path / "crossfit"
+    cfg = tiny_config(tiny_birds, discriminative_epochs=1, rewards=REWARDS, cross_fit_folds=2)
+    lines: list[str] = []
+    trainer = configured_trainer(cfg, run, progress=False, log=lines.append)
+    trainer.fit()
+    assert any("cross-fit decisions: 2 folds" in line for line in lines)
+    probs, predicted = trainer.cross_fit
+    n = len(trainer.data["train"])
+    assert probs.shape == (n, trainer.model.num_classes)
+    assert torch.equal(predicted, probs.argmax(-1))
+    idx = torch.arange(n)
+    ctx = trainer._context("train", idx, 1)
+    crossed = trainer._cross_fit_decisions(ctx, idx)
+    soft = trainer.softmax_mask
+    assert int(soft.sum()) == trainer.model.num_classes
+    assert torch.equal(crossed.r[:, ~soft], ctx.r[:, ~soft])  # x and hidden layers kept
+    assert torch.allclose(crossed.r[:, soft], probs)
+    assert torch.equal(crossed.predicted, predicted) and crossed.references == ctx.references
+    assert not torch.allclose(crossed.r[:, soft], ctx.r[:, soft])  # other classifiers' view
+    for bad, match in (
+        (dict(variant="captioning"), "needs the softmax in r"),
+        (dict(freeze_classifier=True), "trained in this run's classifier phase"),
+    ):
+        cfg = tiny_config(
+            tiny_birds, discriminative_epochs=1, rewards=REWARDS, cross_fit_folds=2, **bad
+        )
+        with pytest.raises(ConfigError, match=match):
+            fit_config(cfg, tmp_path / f"bad{len(match)}")
+    with pytest.raises(ConfigError, match="at least 2"):
+        tiny_config(tiny_birds, cross_fit_folds=1)
+    with pytest.raises(ConfigError, match="choose one"):
+        tiny_config(tiny_birds, cross_fit_folds=3, dropout_decisions=True)

@@ -45,3 +45,16 @@ def make_cnn(num_classes: int, width: int = 4) -> nn.Module:
 
 def not_a_module(num_classes: int) -> str:
     return "nope"
+
+
+def make_mlp(num_classes: int, size: int = 32) -> nn.Module:
+    """An MLP on pixels with neither dropout nor BatchNorm (deterministic given its inputs):
+    what the distributed tests compare one process and two against."""
+    return nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(3 * size * size, 24),
+        nn.ReLU(),
+        nn.Linear(24, 16),
+        nn.ReLU(),
+        nn.Linear(16, num_classes),
+    )

@@ -56,6 +56,16 @@ REWARD_SETS = {
     # r(x) of the training images read with the classifier's dropout on: decisions as unsure
     # and as often wrong as on test images (confidence.py: Flowers train top-1 0.95, test 0.59)
     "class-cider-dropout": {"rewards": CLASS_CIDER, "dropout_decisions": True},
+    # the training images' softmax (and predicted class) from 5 copies of the classifier, each
+    # trained on the other 4 folds: test-like decisions, the classifier's own hidden layers
+    "class-cider-crossfit": {"rewards": CLASS_CIDER, "cross_fit_folds": 5},
+    # both ways of meeting decisions that differ from the image, for twice as long
+    "class-cider-crossfit-swap": {
+        "rewards": CLASS_CIDER,
+        "cross_fit_folds": 5,
+        "swap_fraction": 0.5,
+        "discriminative_epochs": 16,
+    },
 }
 # Decoders tried on the validation split.
 DECODERS = {
@@ -200,7 +210,7 @@ def main(argv: list[str]) -> int:
     # single seed: every variant, the discriminative reward sets, gve (most telling first)
     b.train("interpnet2-s0", variant="interpnet", seed=0)
     first, *others = REWARD_SETS
-    b.finetune(f"disc-{first}-s0", "interpnet2-s0", **REWARD_SETS[first], **PHASE3)
+    b.finetune(f"disc-{first}-s0", "interpnet2-s0", **{**PHASE3, **REWARD_SETS[first]})
     b.full(f"disc-{first}-s0")
     b.full("interpnet2-s0")
     b.train("captioning-s0", variant="captioning", seed=0)
@@ -210,7 +220,7 @@ def main(argv: list[str]) -> int:
     b.finetune(f"disc-{first}-long-s0", f"disc-{first}-s0", **longer)
     b.full(f"disc-{first}-long-s0")
     for reward_set in others:
-        b.finetune(f"disc-{reward_set}-s0", "interpnet2-s0", **REWARD_SETS[reward_set], **PHASE3)
+        b.finetune(f"disc-{reward_set}-s0", "interpnet2-s0", **{**PHASE3, **REWARD_SETS[reward_set]})
         b.full(f"disc-{reward_set}-s0")
     b.train("gve-label-s0", variant="gve-label", seed=0)
     b.finetune("gve-s0", "gve-label-s0", variant="gve", rewards={"class-true": 1.0}, **PHASE3)
@@ -224,7 +234,7 @@ def main(argv: list[str]) -> int:
         b.train(f"captioning-s{seed}", variant="captioning", seed=seed)
         b.train(f"interpnet2-s{seed}", variant="interpnet", seed=seed)
         if best:
-            b.finetune(f"disc-{best}-s{seed}", f"interpnet2-s{seed}", **REWARD_SETS[best], **PHASE3)
+            b.finetune(f"disc-{best}-s{seed}", f"interpnet2-s{seed}", **{**PHASE3, **REWARD_SETS[best]})
         for name in (f"captioning-s{seed}", f"interpnet2-s{seed}", f"disc-{best}-s{seed}"):
             b.full(name)
     return 0

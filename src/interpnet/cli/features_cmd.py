@@ -7,6 +7,7 @@ import time
 
 from interpnet.data.layouts import DATASETS, open_layout, split_examples
 from interpnet.devices import resolve_device
+from interpnet.distributed import is_main_process
 from interpnet.features import available_backbones, extract_features
 from interpnet.training.data import ALL_SPLITS
 
@@ -44,6 +45,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--batch-size", type=int, default=32, help="images per batch (default: 32)")
     p.add_argument(
+        "--chunk-size",
+        type=int,
+        default=512,
+        help="images per cache file, the unit of resuming and of sharing the work between "
+        "torchrun processes (default: 512)",
+    )
+    p.add_argument(
         "--skip-missing",
         action="store_true",
         help="drop (and count) images whose image or text file is missing",
@@ -71,10 +79,13 @@ def run(args: argparse.Namespace) -> int:
         args.out,
         args.layers,
         args.batch_size,
+        args.chunk_size,
         device=resolve_device(args.device),
-        progress=not args.quiet,
+        progress=not args.quiet and is_main_process(),
     )
     seconds = time.time() - start
+    if not is_main_process():
+        return 0
     dim = cache.get([images[0][0]]).shape[1] if images else 0
     how = "reused" if cache.reused else f"{len(images) / max(seconds, 1e-9):.1f} images/s"
     print(

@@ -10,6 +10,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from interpnet.data.layouts import DATASETS
+from interpnet.distributed import is_main_process
 from interpnet.errors import InterpnetError
 from interpnet.model.conditioning import VARIANTS
 from interpnet.training import RECIPES, TrainConfig, configured_trainer, resume_run
@@ -93,6 +94,8 @@ HELP = {
     "hidden layers and softmax of an image of another predicted class, rewarded for that class",
     "dropout_decisions": "phase 3: read the training images' r(x) with the classifier's "
     "dropout on (a new draw per batch), so its decisions are as unsure as on unseen images",
+    "cross_fit_folds": "phase 3: the training images' softmax and predicted class from K copies "
+    "of the classifier, each trained on the other K-1 folds (0: off)",
     "seed": "random seed (runs are deterministic on the CPU)",
     "device": "'auto' (CUDA when available), 'cpu' or 'cuda'",
 }
@@ -193,7 +196,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    progress = not args.quiet
+    main_process = is_main_process()  # under torchrun, rank 0 alone shows progress
+    progress = not args.quiet and main_process
     start = time.time()
     if args.resume:
         args.interrupt_hint = f"resume with: interpnet train --resume {args.resume}"
@@ -206,5 +210,6 @@ def run(args: argparse.Namespace) -> int:
         run_dir = Path(args.out or f"runs/{cfg.variant}-{time.strftime('%Y%m%d-%H%M%S')}")
         args.interrupt_hint = f"resume with: interpnet train --resume {run_dir}"
         configured_trainer(cfg, run_dir, progress=progress).fit()
-    print(f"training done in {time.time() - start:.0f}s; run directory: {run_dir}")
+    if main_process:
+        print(f"training done in {time.time() - start:.0f}s; run directory: {run_dir}")
     return 0

@@ -16,7 +16,8 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from interpnet.errors import CheckpointError, DataError
+from interpnet import distributed
+from interpnet.errors import CheckpointError, ConfigError, DataError
 from interpnet.features.backbones import get_backbone, image_parts
 from interpnet.model.introspector import Introspector
 from interpnet.storage import load_tensors, read_json, save_tensors, write_json
@@ -101,18 +102,27 @@ def extract_features(
 ) -> FeatureCache:
     """Features of ``images`` (key, path) in ``out/<backbone>-<key hash>/``; returns the cache.
 
-    Reuses a finished cache and resumes an unfinished one.
+    Reuses a finished cache and resumes an unfinished one. Under ``torchrun`` every rank
+    extracts its share of the chunks (chunk ``c`` on rank ``c % world_size``) into the one
+    cache folder (on a file system all ranks read), which rank 0 then marks complete: the
+    same files one process writes.
     """
+    if batch_size < 1 or chunk_size < 1:
+        raise ConfigError(
+            f"batch_size and chunk_size must be at least 1, got {batch_size} and {chunk_size}"
+        )
     backbone = get_backbone(backbone_name)
     keys = [k for k, _ in images]
     pre = backbone.preprocessing()
     digest = cache_key(backbone_name, pre, list(layers), keys)
     folder = Path(out) / f"{backbone_name.replace('/', '_')}-{digest}"
+    group = distributed.join(torch.device(device))
     if (folder / META).is_file() and read_json(folder / META, "feature cache index").get(
         "complete"
     ):
         cache = FeatureCache.open(folder)
         cache.reused = True
+        group.barrier()  # no rank rewrites the index while another still reads it
         return cache
     Introspector(backbone.model, [backbone.feature_layer, *layers])  # checks layer names first
     backbone.model.to(device)
@@ -126,11 +136,17 @@ def extract_features(
         "chunk_size": chunk_size,
         "complete": False,
     }
-    write_json(folder / META, meta)
+    group.barrier()  # every rank has seen the index unfinished
+    if group.is_main:
+        write_json(folder / META, meta)
+    mine = range(group.rank, n_chunks, group.world_size)
     bar = tqdm(
-        total=len(images), desc=f"features ({backbone_name})", unit="img", disable=not progress
+        total=sum(len(images[c * chunk_size : (c + 1) * chunk_size]) for c in mine),
+        desc=f"features ({backbone_name})",
+        unit="img",
+        disable=not (progress and group.is_main),
     )
-    for c in range(n_chunks):
+    for c in mine:
         chunk_path = folder / "chunks" / f"{c:05d}.safetensors"
         chunk = images[c * chunk_size : (c + 1) * chunk_size]
         if chunk_path.is_file():
@@ -146,6 +162,9 @@ def extract_features(
             bar.update(len(batch))
         save_tensors(chunk_path, {k: torch.cat([o[k] for o in outputs]) for k in outputs[0]})
     bar.close()
-    meta["complete"] = True
-    write_json(folder / META, meta)
+    group.barrier()  # every rank's chunks are written
+    if group.is_main:
+        meta["complete"] = True
+        write_json(folder / META, meta)
+    group.barrier()
     return FeatureCache.open(folder)

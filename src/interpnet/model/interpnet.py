@@ -125,24 +125,41 @@ class InterpNet(nn.Module):
 
     # ---- explanation --------------------------------------------------------------------
     def _teacher_forced(
-        self, tokens: torch.Tensor, r: torch.Tensor, labels: torch.Tensor | None
+        self,
+        tokens: torch.Tensor,
+        r: torch.Tensor,
+        labels: torch.Tensor | None,
+        explainer: nn.Module | None = None,
     ) -> torch.Tensor:
         """Logits (B, T, V) for padded token ids (B, T), each step fed the previous word."""
         bos = torch.full_like(tokens[:, :1], self.vocab.bos_id)
-        return self.explainer(torch.cat([bos, tokens[:, :-1]], dim=1), r, labels)
+        run = self.explainer if explainer is None else explainer
+        return run(torch.cat([bos, tokens[:, :-1]], dim=1), r, labels)
 
     def explainer_loss(
-        self, tokens: torch.Tensor, r: torch.Tensor, labels: torch.Tensor | None = None
+        self,
+        tokens: torch.Tensor,
+        r: torch.Tensor,
+        labels: torch.Tensor | None = None,
+        explainer: nn.Module | None = None,
     ) -> torch.Tensor:
-        """Teacher-forced loss on padded token ids (B, T) that end with ``<eos>``."""
-        return sentence_loss(self._teacher_forced(tokens, r, labels), tokens, self.vocab.pad_id)
+        """Teacher-forced loss on padded token ids (B, T) that end with ``<eos>``.
+        ``explainer``: the module to run instead of ``self.explainer`` (a
+        ``DistributedDataParallel`` wrapper of it, in distributed training)."""
+        logits = self._teacher_forced(tokens, r, labels, explainer)
+        return sentence_loss(logits, tokens, self.vocab.pad_id)
 
     def sentence_logprob(
-        self, tokens: torch.Tensor, r: torch.Tensor, labels: torch.Tensor | None = None
+        self,
+        tokens: torch.Tensor,
+        r: torch.Tensor,
+        labels: torch.Tensor | None = None,
+        explainer: nn.Module | None = None,
     ) -> torch.Tensor:
         """Total log-probability (B,) the explainer gives padded token ids (B, T), with
-        gradients (the policy-gradient phase uses it)."""
-        logits = self._teacher_forced(tokens, r, labels)
+        gradients (the policy-gradient phase uses it); ``explainer`` as in
+        :meth:`explainer_loss`."""
+        logits = self._teacher_forced(tokens, r, labels, explainer)
         logp = torch.log_softmax(logits, dim=-1).gather(2, tokens.unsqueeze(-1)).squeeze(-1)
         return (logp * (tokens != self.vocab.pad_id)).sum(dim=1)
 

@@ -52,7 +52,11 @@ class TrainingArgs:
     reads the training images' r(x) in phase 3 with the classifier's dropout switched on (a
     new draw for every batch), so its decisions there are as unsure, and as often wrong, as on
     unseen images, and the rewards score the explanation against that decision (see
-    :meth:`Trainer._dropout_decisions`).
+    :meth:`Trainer._dropout_decisions`). ``cross_fit_folds`` = K >= 2 replaces, in phase 3,
+    the softmax part of each training image's r(x) (and its predicted class) by that of a copy
+    of the classifier trained, with the classifier phase's recipe, on the other K - 1 folds of
+    the training images (see :meth:`Trainer._setup_cross_fit`): decisions as unsure, and as
+    often wrong, as on unseen images, with the classifier's own hidden layers.
     """
 
     train_classifier: bool = True
@@ -76,6 +80,7 @@ class TrainingArgs:
     discriminative_batch_size: int = 32
     swap_fraction: float = 0.0
     dropout_decisions: bool = False
+    cross_fit_folds: int = 0
     min_count: int = 2
     max_length: int = 30
     seed: int = 0
@@ -118,6 +123,12 @@ class TrainingArgs:
             )
         if not 0 <= self.swap_fraction <= 1:
             raise ConfigError(f"swap_fraction must be in [0, 1], got {self.swap_fraction}")
+        if self.cross_fit_folds < 0 or self.cross_fit_folds == 1:
+            raise ConfigError(
+                f"cross_fit_folds must be 0 (off) or at least 2, got {self.cross_fit_folds}"
+            )
+        if self.cross_fit_folds and self.dropout_decisions:
+            raise ConfigError("choose one of cross_fit_folds and dropout_decisions")
         if self.xe_weight < 0:
             raise ConfigError(f"xe_weight must be 0 or more, got {self.xe_weight}")
         if self.optimizer not in OPTIMIZERS:

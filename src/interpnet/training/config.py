@@ -108,6 +108,7 @@ class TrainConfig:
     discriminative_batch_size: int = 32
     swap_fraction: float = 0.0
     dropout_decisions: bool = False
+    cross_fit_folds: int = 0
     seed: int = 0
     device: str = "auto"
 

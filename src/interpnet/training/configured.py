@@ -10,6 +10,8 @@ from typing import Any
 
 import torch
 
+from interpnet import distributed
+from interpnet.devices import resolve_device
 from interpnet.errors import CheckpointError, ConfigError, InterpnetError
 from interpnet.model import InterpNet, MLPClassifier
 from interpnet.model.loading import check_classifier_name
@@ -81,7 +83,10 @@ def configured_trainer(
     if classifier is None:
         classifier = build_run_classifier(cfg, spec, len(class_names))
     if not resume:
-        run.write(run.train_config.name, cfg.to_dict())
+        group = distributed.join(resolve_device(cfg.device))
+        group.barrier()  # every rank has checked the run directory before rank 0 writes
+        if group.is_main:
+            run.write(run.train_config.name, cfg.to_dict())
     return Trainer(
         classifier,
         data["train"],
@@ -127,6 +132,7 @@ FINE_TUNE_OPTIONS = (
     "discriminative_batch_size",
     "swap_fraction",
     "dropout_decisions",
+    "cross_fit_folds",
     "patience",
 )
 

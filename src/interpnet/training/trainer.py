@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -12,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from interpnet import distributed
 from interpnet.data.splits import SplitData, as_split_data
 from interpnet.decoding import Decoding, sample
 from interpnet.devices import resolve_device
@@ -23,6 +25,7 @@ from interpnet.scorers.rewards import MODEL_REWARDS, RewardContext
 from interpnet.storage import load_tensors, save_tensors
 from interpnet.text import Vocabulary, detokenize
 from interpnet.training.args import TrainingArgs
+from interpnet.training.crossfit import out_of_fold_softmax
 from interpnet.training.losses import policy_gradient_loss
 from interpnet.training.optim_state import flatten_optimizer, unflatten_optimizer
 from interpnet.training.rewards import build_reward, reward_scorers
@@ -47,6 +50,10 @@ def _logged_epochs(state: dict[str, Any]) -> dict[str, int]:
     }
 
 
+def _quiet(_: str) -> None:
+    pass
+
+
 def _fresh_state(phase: str, lr: float) -> dict[str, Any]:
     return {"phase": phase, "epoch": 0, "best": None, "bad_epochs": 0, "lr": lr}
 
@@ -64,6 +71,14 @@ class Trainer:
     The run directory is created with the options, vocabulary and initial model before the
     first epoch, so an interruption at any point can be resumed with ``fit(resume=True)``
     (given the same classifier and data).
+
+    Under ``torchrun`` (or in a process group the caller initialised) every phase trains with
+    ``DistributedDataParallel``: each rank takes its share of every global batch (the batch
+    sizes are global), validation is summed over the ranks, and rank 0 alone writes the run
+    directory, logs, shows progress and calls ``on_epoch_end``; the run directory must be on a
+    file system every rank reads. Without dropout (and BatchNorm, whose statistics each rank
+    takes on its own share on the CPU) N processes train the model one process trains, up to
+    float rounding; with dropout each rank draws its own masks.
     """
 
     def __init__(
@@ -89,10 +104,12 @@ class Trainer:
         self.explainer_config = explainer or ExplainerConfig()
         self.class_names = class_names
         self.input_spec = input_spec
-        self.progress = progress
-        self.log = log
         self.on_epoch_end = on_epoch_end
-        self.device = resolve_device(self.args.device)
+        device = resolve_device(self.args.device)
+        self.dist = distributed.join(device)
+        self.device = self.dist.local_device(device)
+        self.progress = progress and self.dist.is_main
+        self.log = log if self.dist.is_main else _quiet
 
     @property
     def run_dir(self) -> Path:
@@ -143,16 +160,18 @@ class Trainer:
             **self.explainer_config.to_dict(),
         ).to(self.device)
         self._check_labels()
-        if not resume or not run.has_model():
+        state = run.read_state() if resume else None
+        self.dist.barrier()  # every rank has read the run as it was before rank 0 writes
+        if self.dist.is_main and (not resume or not run.has_model()):
             run.write(TRAINING_ARGS, args.to_dict())
             self.model.save_pretrained(run.path)  # config, vocabulary, initial weights
-        state = run.read_state() if resume else None
         if state is None:
             first = "classifier" if args.train_classifier else "explainer"
             lr = args.lr_classifier if first == "classifier" else args.lr_explainer
             state = _fresh_state(first, lr)
-        if resume:  # a fresh run has no log yet
+        if resume and self.dist.is_main:  # a fresh run has no log yet
             run.truncate_log(_logged_epochs(state))
+        self.dist.barrier()
         return state
 
     def _check_labels(self) -> None:
@@ -167,6 +186,8 @@ class Trainer:
 
     # ---- checkpoints ----------------------------------------------------------------------
     def _save_state(self, state: dict[str, Any], optimizer: torch.optim.Optimizer | None) -> None:
+        if not self.dist.is_main:
+            return
         tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()}
         tensors["rng"] = torch.get_rng_state()
         groups: list[dict] = []
@@ -192,6 +213,7 @@ class Trainer:
 
     def _load_best(self, prefix: str = "") -> None:
         """Load the best weights (only those whose names start with ``prefix``)."""
+        self.dist.barrier()  # rank 0 has written them
         best = load_tensors(self.run.weights, "best weights")
         if prefix:
             best = {k: v for k, v in best.items() if k.startswith(prefix)}
@@ -225,8 +247,11 @@ class Trainer:
     def _optimizer(self, phase: str, lr: float) -> torch.optim.Optimizer:
         if phase in ("explainer", "discriminative"):
             return torch.optim.Adam(self.model.explainer.parameters(), lr=lr)
+        return self._classifier_optimizer(self.model.classifier, lr)
+
+    def _classifier_optimizer(self, classifier: nn.Module, lr: float) -> torch.optim.Optimizer:
         opt = torch.optim.AdamW if self.args.optimizer == "adamw" else torch.optim.Adam
-        return opt(self.model.classifier.parameters(), lr=lr, weight_decay=self.args.weight_decay)
+        return opt(classifier.parameters(), lr=lr, weight_decay=self.args.weight_decay)
 
     def _run_phase(self, state: dict[str, Any], phase: str) -> None:
         args = self.args
@@ -248,6 +273,8 @@ class Trainer:
                     "dropout_decisions needs a classifier with dropout (the built-in MLP's "
                     "default recipe has it; the paper's recipe has none)"
                 )
+            if self.args.cross_fit_folds:
+                self._setup_cross_fit(example)
             if self.args.swap_fraction > 0 and not self.decision_mask.any():
                 raise ConfigError(
                     f"swap_fraction needs decision parts in r(x); {self.conditioning.name} "
@@ -264,6 +291,9 @@ class Trainer:
             "discriminative": args.discriminative_epochs,
         }[phase]
         optimizer = self._optimizer(phase, state["lr"])
+        # the module each rank runs: in DistributedDataParallel when there is a process group
+        learner = self.model.classifier if phase == "classifier" else self.model.explainer
+        self.forward = self.dist.wrap(learner, self.device)
         if state["epoch"] > 0:
             self._restore_state(state, optimizer)
         else:
@@ -285,7 +315,8 @@ class Trainer:
             improved = state["best"] is None or score > state["best"]
             if improved:
                 state["best"], state["bad_epochs"] = score, 0
-                self.model.save_pretrained(self.run.path)
+                if self.dist.is_main:
+                    self.model.save_pretrained(self.run.path)
             else:
                 state["bad_epochs"] += 1
                 decay = args.lr_decay if phase == "classifier" else 0.5
@@ -299,11 +330,12 @@ class Trainer:
                 lr=record["lr"],
                 seconds=round(time.time() - start, 2),
             )
-            self.run.append_log(record)
             self._save_state(state, optimizer)
-            self.log(self._describe(record))
-            if self.on_epoch_end is not None:
-                self.on_epoch_end(phase, epoch, record)
+            if self.dist.is_main:
+                self.run.append_log(record)
+                self.log(self._describe(record))
+                if self.on_epoch_end is not None:
+                    self.on_epoch_end(phase, epoch, record)
 
     @staticmethod
     def _describe(r: dict[str, Any]) -> str:
@@ -323,45 +355,68 @@ class Trainer:
         return tqdm(chunks, desc=desc, unit="batch", leave=False, disable=not self.progress)
 
     def _classifier_epoch(self, optimizer: torch.optim.Optimizer, epoch: int) -> dict[str, Any]:
-        train, clf = self.data["train"], self.model.classifier
+        loss, acc = self._classifier_train_epoch(
+            self.model.classifier, self.data["train"], optimizer, epoch, self.forward
+        )
+        val_loss, val_acc = self._classifier_eval(self.data["val"])
+        return {
+            "train_loss": loss,
+            "train_acc": acc,
+            "val_loss": val_loss,
+            "val_acc": val_acc,
+            "lr": optimizer.param_groups[0]["lr"],
+        }
+
+    def _classifier_train_epoch(
+        self,
+        clf: nn.Module,
+        train: SplitData,
+        optimizer: torch.optim.Optimizer,
+        epoch: int,
+        forward: nn.Module | None = None,
+    ) -> tuple[float, float]:
+        """One epoch of the classifier recipe on ``train``: mean loss and accuracy. With
+        ``forward`` (``clf`` in DDP, or ``clf`` alone in one process) each rank of the
+        process group takes its share of every batch; without it ``clf`` learns from all."""
+        group = self.dist if forward is not None else distributed.Distributed()
+        forward = clf if forward is None else forward
         clf.train()
         total, correct, seen = 0.0, 0, 0
         bar = self._batches(
             len(train), self.args.batch_size, "classifier", epoch, f"classifier epoch {epoch}"
         )
         for idx in bar:
+            flip = self.args.augment and train.inputs.dim() == 4
+            flips = torch.rand(len(idx)) < 0.5 if flip else None  # for the batch: ranks agree
+            pos, idx, weight = group.shard(idx)
             x, y = train.batch(idx, self.device), train.labels[idx].to(self.device)
-            if self.args.augment and x.dim() == 4:
-                flip = (torch.rand(len(idx)) < 0.5).to(self.device)
+            if flips is not None:
+                flip = flips[pos].to(self.device)
                 x = torch.where(flip[:, None, None, None], x.flip(-1), x)
-            logits = clf(x)
+            logits = forward(x)
             loss = F.cross_entropy(logits, y, label_smoothing=self.args.label_smoothing)
             optimizer.zero_grad()
-            loss.backward()
+            (loss * weight).backward()
             optimizer.step()
-            total += loss.item() * len(idx)
-            correct += int((logits.argmax(1) == y).sum())
-            seen += len(idx)
-            bar.set_postfix(loss=f"{total / seen:.3f}", acc=f"{correct / seen:.3f}")
-        val_loss, val_acc = self._classifier_eval(self.data["val"])
-        return {
-            "train_loss": total / seen,
-            "train_acc": correct / seen,
-            "val_loss": val_loss,
-            "val_acc": val_acc,
-            "lr": optimizer.param_groups[0]["lr"],
-        }
+            if weight:
+                total += loss.item() * len(idx)
+                correct += int((logits.argmax(1) == y).sum())
+                seen += len(idx)
+            bar.set_postfix(loss=f"{total / max(seen, 1):.3f}", acc=f"{correct / max(seen, 1):.3f}")
+        total, correct, seen = group.sum([total, correct, seen], self.device)
+        return total / seen, correct / seen
 
     @torch.no_grad()
     def _classifier_eval(self, split: SplitData) -> tuple[float, float]:
         clf = self.model.classifier
         clf.eval()
         loss, correct = 0.0, 0
-        for idx in torch.arange(len(split)).split(256):
+        for idx in self.dist.part(len(split)).split(256):
             logits = clf(split.batch(idx, self.device))
             y = split.labels[idx].to(self.device)
             loss += F.cross_entropy(logits, y, reduction="sum").item()
             correct += int((logits.argmax(1) == y).sum())
+        loss, correct = self.dist.sum([loss, correct], self.device)
         return loss / len(split), correct / len(split)
 
     # ---- explainer ------------------------------------------------------------------------
@@ -396,19 +451,23 @@ class Trainer:
 
     def _explainer_epoch(self, optimizer: torch.optim.Optimizer, epoch: int) -> dict[str, Any]:
         self.model.explainer.train()
+        forward = self.forward
         n = len(self.pairs["train"][2])
         total, seen = 0.0, 0
         bar = self._batches(
             n, self.args.explainer_batch_size, "explainer", epoch, f"explainer epoch {epoch}"
         )
         for idx in bar:
-            loss = self.model.explainer_loss(*self._pair_batch("train", idx))
+            _, idx, weight = self.dist.shard(idx)
+            loss = self.model.explainer_loss(*self._pair_batch("train", idx), explainer=forward)
             optimizer.zero_grad()
-            loss.backward()
+            (loss * weight).backward()
             optimizer.step()
-            total += loss.item() * len(idx)
-            seen += len(idx)
-            bar.set_postfix(loss=f"{total / seen:.3f}")
+            if weight:
+                total += loss.item() * len(idx)
+                seen += len(idx)
+            bar.set_postfix(loss=f"{total / max(seen, 1):.3f}")
+        total, seen = self.dist.sum([total, seen], self.device)
         return {
             "train_loss": total / seen,
             "val_loss": self._explainer_eval(),
@@ -420,9 +479,9 @@ class Trainer:
         self.model.explainer.eval()
         n = len(self.pairs["val"][2])
         total = 0.0
-        for idx in torch.arange(n).split(512):
+        for idx in self.dist.part(n).split(512):
             total += self.model.explainer_loss(*self._pair_batch("val", idx)).item() * len(idx)
-        return total / n
+        return self.dist.sum([total], self.device)[0] / n
 
     # ---- discriminative phase -----------------------------------------------------------
     def _setup_rewards(self) -> None:
@@ -431,7 +490,13 @@ class Trainer:
         train = self.data["train"]
         scorers = None
         if set(self.args.rewards) & set(MODEL_REWARDS):
-            scorers = reward_scorers(self.model, train, self.run, self.log, self.pairs["train"][0])
+            # rank 0 trains and caches them in the run directory; the other ranks load them
+            for main in (True, False):
+                if self.dist.is_main == main:
+                    scorers = reward_scorers(
+                        self.model, train, self.run, self.log, self.pairs["train"][0]
+                    )
+                self.dist.barrier()
         self.reward = build_reward(self.args.rewards, scorers, train.sentences)
 
     def _context(self, name: str, idx: torch.Tensor, k: int) -> RewardContext:
@@ -447,6 +512,7 @@ class Trainer:
     def _discriminative_epoch(self, optimizer: torch.optim.Optimizer, epoch: int) -> dict[str, Any]:
         args, model = self.args, self.model
         model.explainer.eval()  # no dropout: samples and their log-probabilities agree
+        forward = self.forward
         k = args.num_samples
         gen = torch.Generator(device=self.device).manual_seed(args.seed * 7919 + epoch)
         swap_gen = torch.Generator().manual_seed(args.seed * 7919 + epoch + 1)
@@ -463,6 +529,8 @@ class Trainer:
             ctx = self._context("train", idx, k)
             if args.dropout_decisions:
                 ctx = self._dropout_decisions(ctx, idx)
+            if args.cross_fit_folds:
+                ctx = self._cross_fit_decisions(ctx, idx)
             if args.swap_fraction > 0:
                 ctx = self._swap_decisions(ctx, swap_gen)
             labels = ctx.true if model.explainer.uses_label else None
@@ -479,20 +547,30 @@ class Trainer:
                 )
             sentences = [detokenize(model.vocab.decode(row.tolist())) for row in ids]
             rewards = self.reward(sentences, ctx)
-            rep = None if labels is None else labels.repeat_interleave(k)
-            logp = model.sentence_logprob(ids, ctx.r.repeat_interleave(k, dim=0), rep)
-            loss = policy_gradient_loss(logp, rewards, k)
-            if args.xe_weight > 0:
-                loss = loss + args.xe_weight * model.explainer_loss(
-                    *self._reference_batch(idx, epoch)
-                )
+            # Every rank samples and scores the whole batch (the same draws, and rewards such
+            # as retrieval's that compare the images of a batch), then learns from its share.
+            pos, own, weight = self.dist.shard(idx)
+            rows = (pos[:, None] * k + torch.arange(k)).flatten()
+            r = ctx.r[pos.to(self.device)].repeat_interleave(k, dim=0)
+            rep = None if labels is None else labels[pos.to(self.device)].repeat_interleave(k)
             optimizer.zero_grad()
-            loss.backward()
+            # Two backward passes: DDP syncs the gradients summed over both (no_sync first).
+            sync_later = forward.no_sync() if self.dist.enabled and args.xe_weight > 0 else None
+            with sync_later or contextlib.nullcontext():
+                logp = model.sentence_logprob(ids[rows.to(ids.device)], r, rep, explainer=forward)
+                loss = policy_gradient_loss(logp, rewards[rows.to(rewards.device)], k)
+                (loss * weight).backward()
+            if args.xe_weight > 0:
+                xe = model.explainer_loss(*self._reference_batch(own, epoch), explainer=forward)
+                (args.xe_weight * xe * weight).backward()
+                loss = loss + args.xe_weight * xe
             optimizer.step()
-            total += loss.item() * len(idx)
+            if weight:
+                total += loss.item() * len(own)
             reward_sum += float(rewards.sum())
             seen += len(idx)
             bar.set_postfix(reward=f"{reward_sum / (seen * k):.3f}")
+        total = self.dist.sum([total], self.device)[0]
         return {
             "train_loss": total / seen,
             "train_reward": reward_sum / (seen * k),
@@ -517,6 +595,59 @@ class Trainer:
         finally:
             classifier.eval()
         return RewardContext(ctx.rows, r, logits.argmax(-1), ctx.true, ctx.references)
+
+    def _setup_cross_fit(self, example: torch.Tensor) -> None:
+        """The out-of-fold softmax of every training image (:mod:`interpnet.training.crossfit`):
+        ``cross_fit_folds`` fresh copies of the classifier, each trained on the other folds
+        with the learning rates the classifier phase used up to its best epoch (the run's
+        log). Only the softmax is replaced: the hidden units of separately trained copies do
+        not correspond to the classifier's, so its own hidden layers stay."""
+        epochs = [r for r in self.run.read_log() if r.get("phase") == "classifier" and "lr" in r]
+        best = [r["epoch"] for r in epochs if r.get("best")]
+        if not best:
+            raise ConfigError(
+                "cross_fit_folds needs a classifier trained in this run's classifier phase: "
+                "it retrains copies of it with that phase's recipe"
+            )
+        lrs = [r["lr"] for r in epochs if r["epoch"] <= best[-1]]
+        parts = self.model.introspector.part_dims(example)
+        if "softmax" not in [name for name, _ in parts]:
+            raise ConfigError(
+                f"cross_fit_folds needs the softmax in r(x); {self.conditioning.name} reads none"
+            )
+        self.softmax_mask = torch.cat(
+            [torch.full((dim,), name == "softmax", dtype=torch.bool) for name, dim in parts]
+        ).to(self.device)
+        train = self.data["train"]
+        start = time.time()
+        probs, _ = out_of_fold_softmax(
+            self.model.classifier,
+            train,
+            self.args.cross_fit_folds,
+            lrs,
+            self._classifier_optimizer,
+            self._classifier_train_epoch,
+            self.args.seed,
+            self.device,
+        )
+        self.cross_fit = (probs, probs.argmax(-1))
+        top1, predicted = probs.max(-1)
+        acc = (predicted.cpu() == train.labels).float().mean()
+        self.log(
+            f"cross-fit decisions: {self.args.cross_fit_folds} folds x {len(lrs)} epochs, "
+            f"out-of-fold accuracy {acc:.3f}, mean top-1 probability {top1.mean():.2f} "
+            f"[{time.time() - start:.0f}s]"
+        )
+
+    def _cross_fit_decisions(self, ctx: RewardContext, idx: torch.Tensor) -> RewardContext:
+        """The batch's softmax part of r(x) and predicted classes from the out-of-fold
+        classifiers (:meth:`_setup_cross_fit`): the rewards then score the explanation against
+        a decision that differs from the image as often as on unseen images."""
+        probs, predicted = self.cross_fit
+        at = idx.to(self.device)
+        r = ctx.r.clone()
+        r[:, self.softmax_mask] = probs[at]
+        return RewardContext(ctx.rows, r, predicted[at], ctx.true, ctx.references)
 
     def _swap_decisions(self, ctx: RewardContext, gen: torch.Generator) -> RewardContext:
         """Counterfactual training: for a ``swap_fraction`` of the batch, the decision parts of
@@ -550,16 +681,17 @@ class Trainer:
         """Mean reward (and each part) of greedy explanations of the validation images."""
         model = self.model
         model.explainer.eval()
-        sums: dict[str, float] = {}
+        sums = dict.fromkeys(self.reward.rewards, 0.0)
         n = len(self.data["val"])
-        for idx in torch.arange(n).split(256):
+        for idx in self.dist.part(n).split(256):
             ctx = self._context("val", idx, 1)
             labels = ctx.predicted if model.explainer.uses_label else None
             tokens = model.decode(ctx.r, labels, Decoding(max_length=self.args.max_length))
             parts = self.reward.parts([detokenize(t) for t in tokens], ctx)
             for name, value in parts.items():
-                sums[name] = sums.get(name, 0.0) + float(value.sum())
-        out = {f"val_{name}": v / n for name, v in sums.items()}
+                sums[name] += float(value.sum())
+        totals = self.dist.sum(list(sums.values()), self.device)
+        out = {f"val_{name}": v / n for name, v in zip(sums, totals, strict=True)}
         out["val_reward"] = sum(
             w * out[f"val_{name}"] for name, (_, w) in self.reward.rewards.items()
         )
