@@ -106,6 +106,21 @@ def test_two_processes_train_the_model_one_process_trains(tiny_birds, tmp_path):
             if key in r1:
                 assert r2[key] == pytest.approx(r1[key], rel=1e-4, abs=1e-5), key
     assert sorted(p.name for p in one.iterdir()) == sorted(p.name for p in two.iterdir())
+    # the discriminative phase alone, on a copy of each run
+    tune = ["--discriminative-epochs", "1", "--rewards", "cider=1", "--quiet"]
+    torch.set_num_threads(1)
+    try:
+        assert main(["finetune", str(one), "--out", str(tmp_path / "one-ft"), *tune]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    done = _torchrun(["finetune", str(two), "--out", str(tmp_path / "two-ft"), *tune])
+    assert done.returncode == 0, done.stderr[-3000:]
+    a = load_tensors(tmp_path / "one-ft" / "model.safetensors")
+    b = load_tensors(tmp_path / "two-ft" / "model.safetensors")
+    assert all(torch.allclose(a[k], b[k], atol=2e-5, rtol=1e-4) for k in a)
+    tuned = _log(tmp_path / "two-ft")  # its own phase 3 replaces the source's in the log
+    assert tuned[:-1] == _log(two)[:-1] and "val_cider" in tuned[-1]
+    assert _log(tmp_path / "one-ft")[-1]["val_reward"] == pytest.approx(tuned[-1]["val_reward"])
 
 
 def test_two_processes_share_the_feature_extraction_into_one_cache(tiny_birds, tmp_path):

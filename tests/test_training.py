@@ -158,3 +158,23 @@ def test_mlp_dropout_is_off_in_eval_mode_and_keeps_names():
     assert torch.equal(r_plain, r_drop)
     dropped.train()
     assert not torch.equal(dropped(x), plain(x))
+
+
+def test_length_buckets_cover_every_sentence_once_with_less_padding():
+    from interpnet.training.trainer import length_buckets
+
+    gen = torch.Generator().manual_seed(0)
+    lengths = torch.randint(3, 30, (1000,), generator=gen)
+    order = torch.randperm(1000, generator=gen)
+    batches = length_buckets(order, lengths, 32, torch.Generator().manual_seed(1), pool=10)
+    assert sorted(torch.cat(batches).tolist()) == list(range(1000))
+    assert all(len(b) <= 32 for b in batches)
+
+    def padded(chunks):
+        return sum(int(lengths[c].max()) * len(c) for c in chunks) / int(lengths.sum())
+
+    assert padded(batches) < 1.1 < 1.5 < padded(order.split(32))
+    again = length_buckets(order, lengths, 32, torch.Generator().manual_seed(1), pool=10)
+    assert all(torch.equal(a, b) for a, b in zip(batches, again, strict=True))
+    longest = [int(lengths[b].max()) for b in batches]
+    assert longest != sorted(longest)  # the batches are shuffled, not served shortest first

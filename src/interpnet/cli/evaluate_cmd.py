@@ -57,6 +57,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="skip self-retrieval (it extracts backbone features of the images once)",
     )
+    p.add_argument("--device", default="auto", help="'auto' (CUDA when available), 'cpu' or 'cuda'")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     add_decoding_flags(p)
     p.set_defaults(func=run)
@@ -74,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
         decoding=decoding_from_args(args),
         retrieval=not args.no_retrieval,
         judge_cache=args.judge_features,
+        device=args.device,
     )
     print(evaluation_table(metrics))
     print(f"\nwrote {metrics_path(args.run_dir, args.split)} ({metrics['seconds']}s)")

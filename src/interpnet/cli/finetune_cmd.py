@@ -6,6 +6,7 @@ import argparse
 import time
 
 from interpnet.cli.train_cmd import add_config_flags
+from interpnet.distributed import is_main_process
 from interpnet.training.configured import FINE_TUNE_OPTIONS, fine_tune_run
 
 
@@ -37,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
     if args.variant:
         options["variant"] = args.variant
     args.interrupt_hint = f"resume with: interpnet train --resume {args.out}"
-    fine_tune_run(args.source, args.out, progress=not args.quiet, **options)
-    print(f"fine-tuning done in {time.time() - start:.0f}s; run directory: {args.out}")
+    main_process = is_main_process()  # under torchrun, rank 0 alone shows progress
+    fine_tune_run(args.source, args.out, progress=not args.quiet and main_process, **options)
+    if main_process:
+        print(f"fine-tuning done in {time.time() - start:.0f}s; run directory: {args.out}")
     return 0

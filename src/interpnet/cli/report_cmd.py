@@ -64,6 +64,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="thumbnail cache (default: the user cache folder, "
         "$INTERPNET_CACHE or ~/.cache/interpnet)",
     )
+    p.add_argument("--device", default="auto", help="'auto' (CUDA when available), 'cpu' or 'cuda'")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
@@ -81,5 +82,6 @@ def run(args: argparse.Namespace) -> int:
         heatmap_layer=None if args.heatmap_layer == "none" else args.heatmap_layer,
         cache_dir=args.cache_dir,
         progress=not args.quiet,
+        device=args.device,
     )
     return 0

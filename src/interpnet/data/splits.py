@@ -18,6 +18,7 @@ from tqdm import tqdm
 from interpnet.data.cub import Example
 from interpnet.data.images import ImagePreprocessing, to_float
 from interpnet.data.layouts import Layout, open_layout, split_examples
+from interpnet.devices import to_device
 from interpnet.errors import DataError
 from interpnet.text import tokenize
 
@@ -42,7 +43,7 @@ class SplitData:
 
     def batch(self, index: torch.Tensor, device: torch.device | str = "cpu") -> torch.Tensor:
         """Model-ready inputs for the examples at ``index``."""
-        x = self.inputs[index].to(device)
+        x = to_device(self.inputs[index], device)
         if x.dtype != torch.uint8:
             return x
         return self.preprocess.to_input(x) if self.preprocess is not None else to_float(x)

@@ -13,6 +13,7 @@ import torch
 
 from interpnet.data.layouts import split_examples
 from interpnet.decoding import Decoding
+from interpnet.devices import resolve_device
 from interpnet.metrics.attributes import AttributeTruth
 from interpnet.metrics.captions import caption_metrics
 from interpnet.metrics.counterfactual import counterfactual_explanations
@@ -69,6 +70,7 @@ def evaluate_run(
     counterfactual: bool = True,
     judge_cache: str | Path | None = None,
     human_cache: str | Path | None = None,
+    device: str = "auto",
     **options: Any,
 ) -> dict[str, Any]:
     """Evaluate a run directory on one split; writes ``metrics.json`` (test) and returns it.
@@ -83,11 +85,13 @@ def evaluate_run(
     decodes) the counterfactual move rate. ``judge_cache``: a feature-cache folder for the
     judges' backbone features shared among runs. Human agreement, which depends only on the
     split's references, is computed once and cached in ``human_cache`` (default: the user
-    cache folder). Undefined values are ``None``.
+    cache folder). ``device``: where the run's model decodes (``"auto"``: CUDA when
+    available; a given ``model`` stays where it is). Undefined values are ``None``.
     """
     start = time.time()
     run = RunDirectory(run_dir)
-    model = model if model is not None else InterpNet.from_pretrained(run.path)
+    if model is None:
+        model = InterpNet.from_pretrained(run.path).to(resolve_device(device))
     decoding = decoding if decoding is not None else Decoding(**options)
     cfg = run_config(run.path, data_root)
     root = cfg.data_root

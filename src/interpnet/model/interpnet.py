@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from interpnet.decoding import Decoding, decode_candidates, rerank_choice, resolve_decoding
+from interpnet.devices import mixed_precision
 from interpnet.errors import CheckpointError
 from interpnet.model.attribution import WordAttribution, WordAttributor
 from interpnet.model.classifier import build_classifier, classifier_config
@@ -184,11 +185,13 @@ class InterpNet(nn.Module):
         if r.shape[0] == 0:
             return []
         self.explainer.eval()
-        cond = self.explainer.condition(r, labels if self.explainer.uses_label else None)
         bos, eos = self.vocab.bos_id, self.vocab.eos_id
-        ids, logp, lengths, best = decode_candidates(
-            self.explainer, cond, bos, eos, decoding, generator
-        )
+        with mixed_precision(r.device):  # bf16 on CUDA, float32 on the CPU
+            cond = self.explainer.condition(r, labels if self.explainer.uses_label else None)
+            ids, logp, lengths, best = decode_candidates(
+                self.explainer, cond, bos, eos, decoding, generator
+            )
+        logp = logp.float()
         if decoding.rerank is not None:
             if reranker is None:
                 raise ValueError(

@@ -20,6 +20,7 @@ import torch
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from interpnet.data.layouts import split_examples
+from interpnet.devices import resolve_device
 from interpnet.errors import InterpnetError
 from interpnet.features.inputs import FileInputs
 from interpnet.metrics.faithfulness import introspection_fidelity
@@ -158,6 +159,7 @@ def build_report(
     models: Sequence[InterpNet | None] | None = None,
     progress: bool = True,
     log: Callable[[str], None] = print,
+    device: str = "auto",
 ) -> Path:
     """Write the HTML report of ``run_dirs`` (each evaluated or explained on ``split``, on the
     same data) to ``out`` (default ``<first run>/report-<split>.html``); returns its path.
@@ -166,8 +168,9 @@ def build_report(
     (0: none), by integrated gradients with ``n_steps`` points, with heat maps at
     ``heatmap_layer`` for classifiers on pixels (see
     :class:`~interpnet.model.attribution.WordAttributor`); ``models``: already loaded
-    models, one per run (None where the run can rebuild its own); ``cache_dir``: the thumbnail
-    cache (default: the user cache folder).
+    models, one per run (None where the run can rebuild its own), the others loaded on
+    ``device`` (``"auto"``: CUDA when available); ``cache_dir``: the thumbnail cache (default:
+    the user cache folder).
     """
     start = time.time()
     if not run_dirs:
@@ -215,7 +218,8 @@ def build_report(
     attributors: list[WordAttributor | None] = [None] * len(runs)
     for n, run in enumerate(runs if chosen else ()):  # options checked before the slow work
         model = models[n] if models is not None else None
-        model = model if model is not None else InterpNet.from_pretrained(run.path)
+        if model is None:
+            model = InterpNet.from_pretrained(run.path).to(resolve_device(device))
         attributors[n] = WordAttributor(model, n_steps=n_steps, heatmap_layer=heatmap_layer)
     figures = _figures(views, runs, examples, true, len(classes))
     thumbs = thumbnails(

@@ -57,6 +57,10 @@ class TrainingArgs:
     of the classifier trained, with the classifier phase's recipe, on the other K - 1 folds of
     the training images (see :meth:`Trainer._setup_cross_fit`): decisions as unsure, and as
     often wrong, as on unseen images, with the classifier's own hidden layers.
+
+    ``length_bucketing`` draws the explainer phase's batches from sentences of similar length
+    (pools of 50 shuffled batches sorted by length, the batches shuffled): less padding, the
+    same sentences every epoch (:func:`~interpnet.training.trainer.length_buckets`).
     """
 
     train_classifier: bool = True
@@ -81,6 +85,7 @@ class TrainingArgs:
     swap_fraction: float = 0.0
     dropout_decisions: bool = False
     cross_fit_folds: int = 0
+    length_bucketing: bool = True
     min_count: int = 2
     max_length: int = 30
     seed: int = 0

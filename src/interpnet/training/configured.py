@@ -24,6 +24,7 @@ from interpnet.rundir import (
     WEIGHTS,
     RunDirectory,
 )
+from interpnet.training.args import TrainingArgs
 from interpnet.training.config import TrainConfig
 from interpnet.training.data import (
     build_run_classifier,
@@ -170,6 +171,23 @@ def fine_tune_run(
     args = cfg.training_args()
     if args.discriminative_epochs == 0:
         raise ConfigError("fine-tuning needs discriminative_epochs > 0 and rewards")
+    group = distributed.join(resolve_device(cfg.device))
+    group.barrier()  # every rank has checked ``out`` before rank 0 writes it
+    if group.is_main:
+        _start_fine_tune(src, dst, model_config, variant, cfg, args)
+    group.barrier()
+    return resume_run(dst.path, progress, log, on_epoch_end)
+
+
+def _start_fine_tune(
+    src: RunDirectory,
+    dst: RunDirectory,
+    model_config: dict[str, Any],
+    variant: str,
+    cfg: TrainConfig,
+    args: TrainingArgs,
+) -> None:
+    """``dst`` as a copy of ``src`` about to begin the discriminative phase."""
     dst.path.mkdir(parents=True, exist_ok=True)
     for name in (MODEL_CONFIG, VOCAB, WEIGHTS, LOG):
         shutil.copyfile(src.path / name, dst.path / name)
@@ -187,4 +205,3 @@ def fine_tune_run(
             "param_groups": [],
         }
     )
-    return resume_run(dst.path, progress, log, on_epoch_end)

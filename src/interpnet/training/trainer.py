@@ -16,7 +16,7 @@ from tqdm import tqdm
 from interpnet import distributed
 from interpnet.data.splits import SplitData, as_split_data
 from interpnet.decoding import Decoding, sample
-from interpnet.devices import resolve_device
+from interpnet.devices import mixed_precision, resolve_device
 from interpnet.errors import CheckpointError, ConfigError, InterpnetError
 from interpnet.metrics.faithfulness import choose_donors
 from interpnet.model import Conditioning, ExplainerConfig, InterpNet
@@ -48,6 +48,23 @@ def _logged_epochs(state: dict[str, Any]) -> dict[str, int]:
         phase: 10**9 if i < order else state["epoch"] if i == order else 0
         for i, phase in enumerate(PHASES)
     }
+
+
+def length_buckets(
+    order: torch.Tensor,
+    lengths: torch.Tensor,
+    batch_size: int,
+    gen: torch.Generator,
+    pool: int = 50,
+) -> list[torch.Tensor]:
+    """Batches of sentences of similar length (less padding): the shuffled ``order`` cut into
+    pools of ``pool`` batches, each pool sorted by length (ties kept in shuffled order) and
+    cut into batches, and all batches shuffled."""
+    batches: list[torch.Tensor] = []
+    for part in order.split(batch_size * pool):
+        part = part[torch.argsort(lengths[part], stable=True)]
+        batches.extend(part.split(batch_size))
+    return [batches[i] for i in torch.randperm(len(batches), generator=gen).tolist()]
 
 
 def _quiet(_: str) -> None:
@@ -349,9 +366,21 @@ class Trainer:
             parts.append(f"val loss {r['val_loss']:.3f}")
         return " | ".join(parts) + (" (best)" if r["best"] else "") + f" [{r['seconds']}s]"
 
-    def _batches(self, n: int, batch_size: int, phase: str, epoch: int, desc: str):
-        order = torch.randperm(n, generator=_generator(self.args.seed, phase, epoch))
-        chunks = order.split(batch_size)
+    def _batches(
+        self,
+        n: int,
+        batch_size: int,
+        phase: str,
+        epoch: int,
+        desc: str,
+        lengths: torch.Tensor | None = None,
+    ):
+        gen = _generator(self.args.seed, phase, epoch)
+        order = torch.randperm(n, generator=gen)
+        if lengths is None:
+            chunks = order.split(batch_size)
+        else:
+            chunks = length_buckets(order, lengths, batch_size, gen)
         return tqdm(chunks, desc=desc, unit="batch", leave=False, disable=not self.progress)
 
     def _classifier_epoch(self, optimizer: torch.optim.Optimizer, epoch: int) -> dict[str, Any]:
@@ -393,8 +422,9 @@ class Trainer:
             if flips is not None:
                 flip = flips[pos].to(self.device)
                 x = torch.where(flip[:, None, None, None], x.flip(-1), x)
-            logits = forward(x)
-            loss = F.cross_entropy(logits, y, label_smoothing=self.args.label_smoothing)
+            with mixed_precision(self.device):  # bf16 on CUDA; float32 on the CPU
+                logits = forward(x)
+                loss = F.cross_entropy(logits, y, label_smoothing=self.args.label_smoothing)
             optimizer.zero_grad()
             (loss * weight).backward()
             optimizer.step()
@@ -412,7 +442,8 @@ class Trainer:
         clf.eval()
         loss, correct = 0.0, 0
         for idx in self.dist.part(len(split)).split(256):
-            logits = clf(split.batch(idx, self.device))
+            with mixed_precision(self.device):
+                logits = clf(split.batch(idx, self.device)).float()
             y = split.labels[idx].to(self.device)
             loss += F.cross_entropy(logits, y, reduction="sum").item()
             correct += int((logits.argmax(1) == y).sum())
@@ -440,6 +471,7 @@ class Trainer:
                 torch.tensor(rows),
                 self.model.vocab.pad_batch(encoded),
             )
+        self.pair_lengths = (self.pairs["train"][3] != self.model.vocab.pad_id).sum(1)
 
     def _pair_batch(self, name: str, idx: torch.Tensor):
         r, labels, rows, tokens = self.pairs[name]
@@ -454,12 +486,19 @@ class Trainer:
         forward = self.forward
         n = len(self.pairs["train"][2])
         total, seen = 0.0, 0
+        lengths = self.pair_lengths if self.args.length_bucketing else None
         bar = self._batches(
-            n, self.args.explainer_batch_size, "explainer", epoch, f"explainer epoch {epoch}"
+            n,
+            self.args.explainer_batch_size,
+            "explainer",
+            epoch,
+            f"explainer epoch {epoch}",
+            lengths,
         )
         for idx in bar:
             _, idx, weight = self.dist.shard(idx)
-            loss = self.model.explainer_loss(*self._pair_batch("train", idx), explainer=forward)
+            with mixed_precision(self.device):
+                loss = self.model.explainer_loss(*self._pair_batch("train", idx), explainer=forward)
             optimizer.zero_grad()
             (loss * weight).backward()
             optimizer.step()
@@ -480,7 +519,9 @@ class Trainer:
         n = len(self.pairs["val"][2])
         total = 0.0
         for idx in self.dist.part(n).split(512):
-            total += self.model.explainer_loss(*self._pair_batch("val", idx)).item() * len(idx)
+            with mixed_precision(self.device):
+                loss = self.model.explainer_loss(*self._pair_batch("val", idx))
+            total += loss.item() * len(idx)
         return self.dist.sum([total], self.device)[0] / n
 
     # ---- discriminative phase -----------------------------------------------------------
@@ -534,7 +575,7 @@ class Trainer:
             if args.swap_fraction > 0:
                 ctx = self._swap_decisions(ctx, swap_gen)
             labels = ctx.true if model.explainer.uses_label else None
-            with torch.no_grad():
+            with torch.no_grad(), mixed_precision(self.device):
                 cond = model.explainer.condition(ctx.r, labels)
                 ids, _ = sample(
                     model.explainer,
@@ -557,11 +598,14 @@ class Trainer:
             # Two backward passes: DDP syncs the gradients summed over both (no_sync first).
             sync_later = forward.no_sync() if self.dist.enabled and args.xe_weight > 0 else None
             with sync_later or contextlib.nullcontext():
-                logp = model.sentence_logprob(ids[rows.to(ids.device)], r, rep, explainer=forward)
-                loss = policy_gradient_loss(logp, rewards[rows.to(rewards.device)], k)
+                with mixed_precision(self.device):
+                    logp = model.sentence_logprob(ids[rows.to(ids.device)], r, rep, forward)
+                    loss = policy_gradient_loss(logp, rewards[rows.to(rewards.device)], k)
                 (loss * weight).backward()
             if args.xe_weight > 0:
-                xe = model.explainer_loss(*self._reference_batch(own, epoch), explainer=forward)
+                batch = self._reference_batch(own, epoch)
+                with mixed_precision(self.device):
+                    xe = model.explainer_loss(*batch, explainer=forward)
                 (args.xe_weight * xe * weight).backward()
                 loss = loss + args.xe_weight * xe
             optimizer.step()
