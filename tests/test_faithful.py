@@ -621,3 +621,31 @@ def test_cross_fit_decisions_replace_the_softmax_and_the_predicted_class(tiny_bi
         tiny_config(tiny_birds, cross_fit_folds=1)
     with pytest.raises(ConfigError, match="choose one"):
         tiny_config(tiny_birds, cross_fit_folds=3, dropout_decisions=True)
+
+
+def test_decision_label_feeds_the_classifiers_own_decision(tiny_birds, tmp_path):
+    from interpnet.model import Conditioning
+    from interpnet.training.configured import configured_trainer
+
+    cfg = tiny_config(
+        tiny_birds, decision_label=True, discriminative_epochs=1, rewards=REWARDS, swap_fraction=1
+    )
+    trainer = configured_trainer(cfg, tmp_path / "label", progress=False, log=lambda _: None)
+    model = trainer.fit()
+    assert model.explainer.uses_label and model.conditioning.name == "InterpNET_2 + decision label"
+    n = len(trainer.pairs["train"][2])
+    tok, r, label = trainer._pair_batch("train", torch.arange(n))
+    rows = trainer.pairs["train"][2]
+    assert torch.equal(label, trainer.predicted["train"][rows])  # the decision, not the truth
+    trainer.predicted["train"] = (trainer.predicted["train"] + 1) % model.num_classes
+    assert torch.equal(
+        trainer._pair_batch("train", torch.arange(n))[2], trainer.predicted["train"][rows]
+    )
+    again = type(model).from_pretrained(tmp_path / "label")
+    assert again.conditioning.decision_label and again.explainer.uses_label
+    swap = counterfactual_explanations(again, trainer.data["val"], Decoding())
+    assert swap["swapped"].startswith("label + ") and "r(x) entries" in swap["swapped"]
+    with pytest.raises(ConfigError, match="reads no softmax"):
+        Conditioning("captioning", decision_label=True)
+    with pytest.raises(ConfigError, match="reads no softmax"):
+        tiny_config(tiny_birds, variant="gve-label", decision_label=True)

@@ -220,13 +220,23 @@ def main(argv: list[str]) -> int:
     b.finetune(f"disc-{first}-long-s0", f"disc-{first}-s0", **longer)
     b.full(f"disc-{first}-long-s0")
     for reward_set in others:
-        b.finetune(f"disc-{reward_set}-s0", "interpnet2-s0", **{**PHASE3, **REWARD_SETS[reward_set]})
+        options = {**PHASE3, **REWARD_SETS[reward_set]}
+        b.finetune(f"disc-{reward_set}-s0", "interpnet2-s0", **options)
         b.full(f"disc-{reward_set}-s0")
     b.train("gve-label-s0", variant="gve-label", seed=0)
     b.finetune("gve-s0", "gve-label-s0", variant="gve", rewards={"class-true": 1.0}, **PHASE3)
     b.train("interpnet0-s0", variant="output-only", seed=0)
     for name in ("gve-label-s0", "gve-s0", "interpnet0-s0"):
         b.full(name)
+    # InterpNET_2 given its own decision (the argmax of r(x)'s softmax) as a label embedding,
+    # alone and with the phase 3 that moved greedy fidelity most
+    b.train("interpnet2-label-s0", variant="interpnet", decision_label=True, seed=0)
+    b.full("interpnet2-label-s0")
+    label_set = "class-cider-crossfit-swap"
+    b.finetune(
+        f"disc-label-{label_set}-s0", "interpnet2-label-s0", **{**PHASE3, **REWARD_SETS[label_set]}
+    )
+    b.full(f"disc-label-{label_set}-s0")
     b.evaluate("interpnet2-s0", "test", "greedy", human=True)  # human agreement (slow)
     # seeds 1 and 2 of captioning, InterpNET_2 and the best reward set (chosen on val)
     best = _best_reward_set(b)
@@ -234,7 +244,8 @@ def main(argv: list[str]) -> int:
         b.train(f"captioning-s{seed}", variant="captioning", seed=seed)
         b.train(f"interpnet2-s{seed}", variant="interpnet", seed=seed)
         if best:
-            b.finetune(f"disc-{best}-s{seed}", f"interpnet2-s{seed}", **{**PHASE3, **REWARD_SETS[best]})
+            options = {**PHASE3, **REWARD_SETS[best]}
+            b.finetune(f"disc-{best}-s{seed}", f"interpnet2-s{seed}", **options)
         for name in (f"captioning-s{seed}", f"interpnet2-s{seed}", f"disc-{best}-s{seed}"):
             b.full(name)
     return 0

@@ -41,6 +41,7 @@ NAMES = {
     "gve": "GVE (full)",
     "interpnet0": "InterpNET_0",
     "interpnet2": "InterpNET_2",
+    "interpnet2-label": "InterpNET_2 + decision label",
 }
 
 
@@ -53,6 +54,8 @@ def _cf(e: dict, key: str):
 
 def _label(run: str) -> str:
     base = re.sub(r"-s\d+$", "", run)
+    if base.startswith("disc-label-"):
+        return f"InterpNET_2 + decision label + discriminative ({base[11:]})"
     if base.startswith("disc-"):
         return f"InterpNET_2 + discriminative ({base[5:]})"
     return NAMES.get(base, base)

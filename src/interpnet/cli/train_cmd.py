@@ -62,6 +62,8 @@ HELP = {
     "layers": "for --variant custom: module names whose activations form r(x)",
     "include_input": "for --variant custom: add the classifier input to r(x)",
     "include_softmax": "for --variant custom: add the softmax output to r(x)",
+    "decision_label": "give the explainer a learned embedding of the classifier's decision "
+    "(the argmax of r(x)'s softmax) beside r(x)",
     "cnn_channels": "channels of the CNN classifier's conv blocks",
     "hidden_sizes": "sizes of the classifier's ReLU hidden layers (the paper's MLP)",
     "embed_dim": "explainer word-embedding size",

@@ -49,5 +49,8 @@ def counterfactual_explanations(
         "sentences": sentences,
         "donor_predicted": predicted[donor],
         "own_predicted": predicted[own],
-        "swapped": "label" if uses_label else f"{int(mask.sum())} of {len(mask)} r(x) entries",
+        "swapped": " + ".join(
+            (["label"] if uses_label else [])
+            + ([f"{int(mask.sum())} of {len(mask)} r(x) entries"] if mask.any() else [])
+        ),
     }

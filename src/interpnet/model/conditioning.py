@@ -9,6 +9,10 @@
   sentences a sentence classifier assigns to the true class): the full GVE baseline.
 - ``custom``: the layers named in ``layers`` (plus optional input/softmax) of any classifier.
 
+``decision_label=True`` adds, to a variant that reads the softmax, a learned embedding of the
+classifier's decision (the argmax of that softmax, in training and at test time alike): the
+decision as a discrete input beside r(x), as gve-label's label is, but the network's own.
+
 For a classifier with a ``feature_layer_name`` (the CNN), "x" is that layer's output, the
 feature vector the paper's MLP classifies; otherwise x is the classifier's input.
 """
@@ -35,21 +39,35 @@ class Conditioning:
     include_input: bool = False
     include_softmax: bool = False
     pool: str = "avg"
+    decision_label: bool = False
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
             raise ConfigError(f"unknown variant {self.variant!r}; choose one of {VARIANTS}")
+        reads_softmax = self.variant in ("interpnet", "output-only") or (
+            self.variant == "custom" and self.include_softmax
+        )
+        if self.decision_label and not reads_softmax:
+            raise ConfigError(
+                f"decision_label embeds the argmax of the softmax in r(x); the {self.variant} "
+                "variant reads no softmax (use interpnet, output-only, or custom with "
+                "include_softmax)"
+            )
 
     @property
     def uses_label(self) -> bool:
-        return self.variant in ("gve-label", "gve")
+        """Whether the explainer takes a class label: the true class in training for
+        gve-label/gve, the classifier's decision for ``decision_label``."""
+        return self.variant in ("gve-label", "gve") or self.decision_label
 
     @property
     def name(self) -> str:
         """A short display name, e.g. ``InterpNET_2``."""
         if self.variant == "interpnet":
-            return f"InterpNET_{self.num_hidden}"
-        return {"output-only": "InterpNET_0", "gve": "GVE"}.get(self.variant, self.variant)
+            name = f"InterpNET_{self.num_hidden}"
+        else:
+            name = {"output-only": "InterpNET_0", "gve": "GVE"}.get(self.variant, self.variant)
+        return name + " + decision label" if self.decision_label else name
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from interpnet.errors import ConfigError, InterpnetError
-from interpnet.model.conditioning import VARIANTS
+from interpnet.model.conditioning import VARIANTS, Conditioning
 from interpnet.model.explainer import ExplainerConfig
 from interpnet.training.args import TrainingArgs, options_from_dict
 
@@ -78,6 +78,7 @@ class TrainConfig:
     layers: list[str] = field(default_factory=list)  # for variant "custom"
     include_input: bool = False
     include_softmax: bool = False
+    decision_label: bool = False
     # explainer
     embed_dim: int = 256
     hidden_dim: int = 512
@@ -141,6 +142,7 @@ class TrainConfig:
         # the pieces validate their own options, before any data is read
         self.training_args()
         self.explainer_config()
+        self.conditioning()
         self.resolved("classifier_dropout")
         self.resolved("classifier_input_dropout")
 
@@ -164,6 +166,16 @@ class TrainConfig:
             rewards=self.rewards or ({"class-true": 1.0} if gve else {}),
             **{name: getattr(self, name) for name in own},
             **{k: self.resolved(k) for k in _RECIPE_KEYS if k not in _DROPOUTS},
+        )
+
+    def conditioning(self) -> Conditioning:
+        return Conditioning(
+            self.variant,
+            self.num_hidden,
+            self.layers,
+            self.include_input,
+            self.include_softmax,
+            decision_label=self.decision_label,
         )
 
     def explainer_config(self) -> ExplainerConfig:

@@ -136,9 +136,7 @@ def build_run_classifier(cfg: TrainConfig, spec: dict[str, Any], num_classes: in
 
 
 def run_conditioning(cfg: TrainConfig) -> Conditioning:
-    return Conditioning(
-        cfg.variant, cfg.num_hidden, cfg.layers, cfg.include_input, cfg.include_softmax
-    )
+    return cfg.conditioning()
 
 
 def example_batch(split: SplitData) -> torch.Tensor:

@@ -478,7 +478,9 @@ class Trainer:
         ex = rows[idx].to(self.device)
         tok = tokens[idx]
         tok = tok[:, : int((tok != 0).sum(1).max())].to(self.device)
-        label = labels[ex] if self.model.explainer.uses_label else None
+        label = None
+        if self.model.explainer.uses_label:
+            label = (self.predicted[name] if self.model.conditioning.decision_label else labels)[ex]
         return tok, r[ex], label
 
     def _explainer_epoch(self, optimizer: torch.optim.Optimizer, epoch: int) -> dict[str, Any]:
@@ -574,7 +576,9 @@ class Trainer:
                 ctx = self._cross_fit_decisions(ctx, idx)
             if args.swap_fraction > 0:
                 ctx = self._swap_decisions(ctx, swap_gen)
-            labels = ctx.true if model.explainer.uses_label else None
+            labels = None
+            if model.explainer.uses_label:  # gve: the true class; decision_label: the decision
+                labels = ctx.predicted if model.conditioning.decision_label else ctx.true
             with torch.no_grad(), mixed_precision(self.device):
                 cond = model.explainer.condition(ctx.r, labels)
                 ids, _ = sample(
