@@ -415,8 +415,8 @@ class Trainer:
             len(train), self.args.batch_size, "classifier", epoch, f"classifier epoch {epoch}"
         )
         for idx in bar:
-            flip = self.args.augment and train.inputs.dim() == 4
-            flips = torch.rand(len(idx)) < 0.5 if flip else None  # for the batch: ranks agree
+            augment = self.args.augment and train.inputs.dim() == 4
+            flips = torch.rand(len(idx)) < 0.5 if augment else None  # for the batch: ranks agree
             pos, idx, weight = group.shard(idx)
             x, y = train.batch(idx, self.device), train.labels[idx].to(self.device)
             if flips is not None:
