@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -257,8 +258,13 @@ class InterpNet(nn.Module):
         All False for ``captioning`` and ``gve-label``, whose r(x) is x alone."""
         feature = getattr(self.classifier, "feature_layer_name", None)
         x_parts = {"input", feature}
+        return self.part_mask(example, lambda name: name not in x_parts)
+
+    def part_mask(self, example: torch.Tensor, keep: Callable[[str], bool]) -> torch.Tensor:
+        """Which entries of r(x) belong to the parts whose names ``keep`` accepts (part names
+        as in :meth:`~interpnet.model.introspector.Introspector.part_dims`)."""
         masks = [
-            torch.full((dim,), name not in x_parts, dtype=torch.bool)
+            torch.full((dim,), keep(name), dtype=torch.bool)
             for name, dim in self.introspector.part_dims(example)
         ]
         return torch.cat(masks)

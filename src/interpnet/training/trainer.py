@@ -414,8 +414,8 @@ class Trainer:
         bar = self._batches(
             len(train), self.args.batch_size, "classifier", epoch, f"classifier epoch {epoch}"
         )
+        augment = self.args.augment and train.inputs.dim() == 4
         for idx in bar:
-            augment = self.args.augment and train.inputs.dim() == 4
             flips = torch.rand(len(idx)) < 0.5 if augment else None  # for the batch: ranks agree
             pos, idx, weight = group.shard(idx)
             x, y = train.batch(idx, self.device), train.labels[idx].to(self.device)
@@ -658,14 +658,12 @@ class Trainer:
                 "it retrains copies of it with that phase's recipe"
             )
         lrs = [r["lr"] for r in epochs if r["epoch"] <= best[-1]]
-        parts = self.model.introspector.part_dims(example)
-        if "softmax" not in [name for name, _ in parts]:
+        self.softmax_mask = self.model.part_mask(example, lambda name: name == "softmax")
+        if not self.softmax_mask.any():
             raise ConfigError(
                 f"cross_fit_folds needs the softmax in r(x); {self.conditioning.name} reads none"
             )
-        self.softmax_mask = torch.cat(
-            [torch.full((dim,), name == "softmax", dtype=torch.bool) for name, dim in parts]
-        ).to(self.device)
+        self.softmax_mask = self.softmax_mask.to(self.device)
         train = self.data["train"]
         start = time.time()
         probs, _ = out_of_fold_softmax(
