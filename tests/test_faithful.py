@@ -325,6 +325,28 @@ def test_training_options_of_the_discriminative_phase_are_checked():
         TrainingArgs(discriminative_epochs=3)
     with pytest.raises(ConfigError, match="num_samples"):
         TrainingArgs(num_samples=1)
+    with pytest.raises(ConfigError, match="class_groups"):
+        TrainingArgs(class_groups=1)
+
+
+def test_class_groups_batch_phase_3_by_class(tiny_birds, tmp_path):
+    from interpnet.training.configured import configured_trainer
+
+    run = tmp_path / "groups"
+    cfg = tiny_config(
+        tiny_birds, discriminative_epochs=1, rewards={"retrieval": 1.0}, class_groups=3
+    )
+    trainer = configured_trainer(cfg, run, progress=False, log=lambda _: None)
+    trainer.fit()
+    log = [json.loads(x) for x in (run / "train_log.jsonl").read_text().splitlines()]
+    assert log[-1]["phase"] == "discriminative" and "val_retrieval" in log[-1]
+    labels = trainer.data["train"].labels
+    batches = list(trainer._batches(len(labels), 6, "discriminative", 1, "", classes=labels))
+    seen = [labels[g].unique().numel() for b in batches for g in b.split(3)]
+    plain = trainer._batches(len(labels), 6, "discriminative", 1, "")
+    mixed = [labels[g].unique().numel() for b in plain for g in b.split(3)]
+    assert sum(n == 1 for n in seen) > sum(n == 1 for n in mixed)
+    assert sorted(torch.cat(batches).tolist()) == list(range(len(labels)))
 
 
 def test_gve_needs_the_true_class_reward(tiny_birds, tmp_path):

@@ -161,7 +161,7 @@ def test_mlp_dropout_is_off_in_eval_mode_and_keeps_names():
 
 
 def test_length_buckets_cover_every_sentence_once_with_less_padding():
-    from interpnet.training.trainer import length_buckets
+    from interpnet.training.batching import length_buckets
 
     gen = torch.Generator().manual_seed(0)
     lengths = torch.randint(3, 30, (1000,), generator=gen)
@@ -178,3 +178,25 @@ def test_length_buckets_cover_every_sentence_once_with_less_padding():
     assert all(torch.equal(a, b) for a, b in zip(batches, again, strict=True))
     longest = [int(lengths[b].max()) for b in batches]
     assert longest != sorted(longest)  # the batches are shuffled, not served shortest first
+
+
+def test_class_groups_put_images_of_one_class_together():
+    from interpnet.training.batching import class_groups
+
+    gen = torch.Generator().manual_seed(0)
+    labels = torch.randint(0, 10, (500,), generator=gen)
+    order = torch.randperm(500, generator=gen)
+    batches = class_groups(order, labels, 4, 32)
+    assert sorted(torch.cat(batches).tolist()) == list(range(500))
+    assert all(len(b) == 32 for b in batches[:-1])
+    flat = torch.cat(batches)
+    # read in groups of 4 from the start, most groups are of one class (remainders aside)
+    same = [len(labels[g].unique()) == 1 for g in flat.split(4)]
+    assert sum(same) >= 0.75 * len(same)
+    random_same = [len(labels[g].unique()) == 1 for g in order.split(4)]
+    assert sum(random_same) < 0.05 * len(random_same)
+    # a batch holds several classes, in an order that follows the shuffle
+    assert all(len(labels[b].unique()) >= 4 for b in batches[:-1])
+    other = class_groups(torch.randperm(500, generator=gen), labels, 4, 32)
+    assert not torch.equal(torch.cat(other), flat)
+    assert class_groups(order[:0], labels, 4, 32) == []

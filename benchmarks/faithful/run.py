@@ -67,6 +67,17 @@ REWARD_SETS = {
         "discriminative_epochs": 16,
     },
 }
+# Phase 3 again, from the decision-label run's phase-3 model: a reward for telling the image from
+# others of its own class (retrieval within batches of groups of 4 training images of one class;
+# in random batches of 32 of 102 classes a class template already tells most images apart).
+SPECIFIC_SETS = {
+    "specific": {
+        "rewards": {**CLASS_CIDER, "retrieval": 1.0},
+        "cross_fit_folds": 5,
+        "swap_fraction": 0.5,
+        "class_groups": 4,
+    },
+}
 # Decoders tried on the validation split.
 DECODERS = {
     "greedy": Decoding(),
@@ -237,6 +248,10 @@ def main(argv: list[str]) -> int:
         f"disc-label-{label_set}-s0", "interpnet2-label-s0", **{**PHASE3, **REWARD_SETS[label_set]}
     )
     b.full(f"disc-label-{label_set}-s0")
+    for name, options in SPECIFIC_SETS.items():
+        source = f"disc-label-{label_set}-s0"
+        b.finetune(f"disc-label-{label_set}-{name}-s0", source, **{**PHASE3, **options})
+        b.full(f"disc-label-{label_set}-{name}-s0")
     b.evaluate("interpnet2-s0", "test", "greedy", human=True)  # human agreement (slow)
     # seeds 1 and 2 of captioning, InterpNET_2 and the best reward set (chosen on val)
     best = _best_reward_set(b)

@@ -3,7 +3,7 @@
 training references, at most 30 words): sentences/s and achieved FLOP/s of full training steps
 (forward, backward, Adam), as a fraction of this machine's float32 matrix-multiply peak
 measured in the same run; random batches against length-bucketed ones
-(interpnet.training.trainer.length_buckets). Writes results/explainer-flops.json.
+(interpnet.training.batching.length_buckets). Writes results/explainer-flops.json.
 
 Usage (repository root, venv active): python benchmarks/speed/explainer_flops.py FLOWERS_ROOT
 """
@@ -21,7 +21,7 @@ from interpnet.data.layouts import open_layout
 from interpnet.model import LRCNExplainer
 from interpnet.model.explainer import sentence_loss
 from interpnet.text import tokenize
-from interpnet.training.trainer import length_buckets
+from interpnet.training.batching import length_buckets
 
 E, H, F, C, V, B, MAX_LEN = 256, 512, 512, 2182, 1269, 32, 30
 OUT = Path(__file__).parent / "results" / "explainer-flops.json"

@@ -98,6 +98,8 @@ HELP = {
     "dropout on (a new draw per batch), so its decisions are as unsure as on unseen images",
     "cross_fit_folds": "phase 3: the training images' softmax and predicted class from K copies "
     "of the classifier, each trained on the other K-1 folds (0: off)",
+    "class_groups": "phase 3: batches of groups of M training images of one class, so the "
+    "retrieval reward compares each explanation with images of its own class (0: off)",
     "length_bucketing": "explainer phase: batches of sentences of similar length (less padding)",
     "seed": "random seed (runs are deterministic on the CPU)",
     "device": "'auto' (CUDA when available), 'cpu' or 'cuda'",

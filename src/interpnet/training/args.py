@@ -57,10 +57,13 @@ class TrainingArgs:
     of the classifier trained, with the classifier phase's recipe, on the other K - 1 folds of
     the training images (see :meth:`Trainer._setup_cross_fit`): decisions as unsure, and as
     often wrong, as on unseen images, with the classifier's own hidden layers.
+    ``class_groups`` = m >= 2 makes phase 3's batches of groups of m training images of one
+    (true) class, so a reward that compares the images of a batch (``retrieval``) rewards an
+    explanation for telling its image from others of its class, not just from other classes.
 
     ``length_bucketing`` draws the explainer phase's batches from sentences of similar length
     (pools of 50 shuffled batches sorted by length, the batches shuffled): less padding, the
-    same sentences every epoch (:func:`~interpnet.training.trainer.length_buckets`).
+    same sentences every epoch (:func:`~interpnet.training.batching.length_buckets`).
     """
 
     train_classifier: bool = True
@@ -85,6 +88,7 @@ class TrainingArgs:
     swap_fraction: float = 0.0
     dropout_decisions: bool = False
     cross_fit_folds: int = 0
+    class_groups: int = 0
     length_bucketing: bool = True
     min_count: int = 2
     max_length: int = 30
@@ -131,6 +135,10 @@ class TrainingArgs:
         if self.cross_fit_folds < 0 or self.cross_fit_folds == 1:
             raise ConfigError(
                 f"cross_fit_folds must be 0 (off) or at least 2, got {self.cross_fit_folds}"
+            )
+        if self.class_groups < 0 or self.class_groups == 1:
+            raise ConfigError(
+                f"class_groups must be 0 (off) or at least 2, got {self.class_groups}"
             )
         if self.cross_fit_folds and self.dropout_decisions:
             raise ConfigError("choose one of cross_fit_folds and dropout_decisions")

@@ -110,6 +110,7 @@ class TrainConfig:
     swap_fraction: float = 0.0
     dropout_decisions: bool = False
     cross_fit_folds: int = 0
+    class_groups: int = 0
     length_bucketing: bool = True
     seed: int = 0
     device: str = "auto"

@@ -134,6 +134,7 @@ FINE_TUNE_OPTIONS = (
     "swap_fraction",
     "dropout_decisions",
     "cross_fit_folds",
+    "class_groups",
     "patience",
 )
 

@@ -25,6 +25,7 @@ from interpnet.scorers.rewards import MODEL_REWARDS, RewardContext
 from interpnet.storage import load_tensors, save_tensors
 from interpnet.text import Vocabulary, detokenize
 from interpnet.training.args import TrainingArgs
+from interpnet.training.batching import class_groups, length_buckets
 from interpnet.training.crossfit import out_of_fold_softmax
 from interpnet.training.losses import policy_gradient_loss
 from interpnet.training.optim_state import flatten_optimizer, unflatten_optimizer
@@ -48,23 +49,6 @@ def _logged_epochs(state: dict[str, Any]) -> dict[str, int]:
         phase: 10**9 if i < order else state["epoch"] if i == order else 0
         for i, phase in enumerate(PHASES)
     }
-
-
-def length_buckets(
-    order: torch.Tensor,
-    lengths: torch.Tensor,
-    batch_size: int,
-    gen: torch.Generator,
-    pool: int = 50,
-) -> list[torch.Tensor]:
-    """Batches of sentences of similar length (less padding): the shuffled ``order`` cut into
-    pools of ``pool`` batches, each pool sorted by length (ties kept in shuffled order) and
-    cut into batches, and all batches shuffled."""
-    batches: list[torch.Tensor] = []
-    for part in order.split(batch_size * pool):
-        part = part[torch.argsort(lengths[part], stable=True)]
-        batches.extend(part.split(batch_size))
-    return [batches[i] for i in torch.randperm(len(batches), generator=gen).tolist()]
 
 
 def _quiet(_: str) -> None:
@@ -374,13 +358,18 @@ class Trainer:
         epoch: int,
         desc: str,
         lengths: torch.Tensor | None = None,
+        classes: torch.Tensor | None = None,
     ):
+        """Shuffled batches of ``n`` items; of similar ``lengths``, or in groups of
+        ``args.class_groups`` items of one of ``classes``, when given."""
         gen = _generator(self.args.seed, phase, epoch)
         order = torch.randperm(n, generator=gen)
-        if lengths is None:
-            chunks = order.split(batch_size)
-        else:
+        if lengths is not None:
             chunks = length_buckets(order, lengths, batch_size, gen)
+        elif classes is not None:
+            chunks = class_groups(order, classes, self.args.class_groups, batch_size)
+        else:
+            chunks = order.split(batch_size)
         return tqdm(chunks, desc=desc, unit="batch", leave=False, disable=not self.progress)
 
     def _classifier_epoch(self, optimizer: torch.optim.Optimizer, epoch: int) -> dict[str, Any]:
@@ -567,6 +556,7 @@ class Trainer:
             "discriminative",
             epoch,
             f"discriminative epoch {epoch}",
+            classes=self.data["train"].labels if args.class_groups else None,
         )
         for idx in bar:
             ctx = self._context("train", idx, k)
