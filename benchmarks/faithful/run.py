@@ -77,12 +77,33 @@ SPECIFIC_SETS = {
         "swap_fraction": 0.5,
         "class_groups": 4,
     },
+    # the same with the retrieval reward weighted 4x (its values, ~0.1-0.3 within groups, are
+    # small beside the class reward's ~0.56), with and without CIDEr-D (a consensus reward)
+    "specific-r4": {
+        "rewards": {**CLASS_CIDER, "retrieval": 4.0},
+        "cross_fit_folds": 5,
+        "swap_fraction": 0.5,
+        "class_groups": 4,
+    },
+    "specific-r8": {
+        "rewards": {**CLASS_CIDER, "retrieval": 8.0},
+        "cross_fit_folds": 5,
+        "swap_fraction": 0.5,
+        "class_groups": 4,
+    },
+    "specific-r4-nocider": {
+        "rewards": {"class-predicted": 1.0, "retrieval": 4.0},
+        "cross_fit_folds": 5,
+        "swap_fraction": 0.5,
+        "class_groups": 4,
+    },
 }
 # Decoders tried on the validation split.
 DECODERS = {
     "greedy": Decoding(),
     "sample10-class": Decoding(method="sample", num_samples=10, rerank="class"),
     "sample30-class": Decoding(method="sample", num_samples=30, rerank="class"),
+    "sample10-class+retrieval": Decoding(method="sample", num_samples=10, rerank="class+retrieval"),
     "diverse10-class+retrieval": Decoding(
         method="diverse-beam", beam_width=10, groups=5, diversity=1.0, rerank="class+retrieval"
     ),
@@ -98,8 +119,9 @@ def log(msg: str) -> None:
 
 
 class Bench:
-    def __init__(self, dataset: str, work: Path, patterns: list[str]):
+    def __init__(self, dataset: str, work: Path, patterns: list[str], val_only: bool = False):
         self.dataset, self.work, self.patterns = dataset, work, patterns
+        self.val_only = val_only  # probing: train and evaluate on val, never look at test
         self.out = RESULTS / dataset
         self.out.mkdir(parents=True, exist_ok=True)
         fill = {"work": str(work)}
@@ -157,6 +179,8 @@ class Bench:
 
     def evaluate(self, name: str, split: str, decoder: str, human: bool = False) -> dict | None:
         if not (self.out / f"train-{name}.json").is_file():
+            return None
+        if self.val_only and split != "val":
             return None
 
         def go():
@@ -216,8 +240,9 @@ def main(argv: list[str]) -> int:
     p.add_argument("dataset", choices=sorted(DATASETS))
     p.add_argument("work", type=Path)
     p.add_argument("--steps", nargs="*", default=[], help="only steps matching these patterns")
+    p.add_argument("--val-only", action="store_true", help="no test-split evaluation")
     args = p.parse_args(argv)
-    b = Bench(args.dataset, args.work.resolve(), args.steps)
+    b = Bench(args.dataset, args.work.resolve(), args.steps, args.val_only)
     # single seed: every variant, the discriminative reward sets, gve (most telling first)
     b.train("interpnet2-s0", variant="interpnet", seed=0)
     first, *others = REWARD_SETS
@@ -240,21 +265,16 @@ def main(argv: list[str]) -> int:
     for name in ("gve-label-s0", "gve-s0", "interpnet0-s0"):
         b.full(name)
     # InterpNET_2 given its own decision (the argmax of r(x)'s softmax) as a label embedding,
-    # alone and with the phase 3 that moved greedy fidelity most
-    b.train("interpnet2-label-s0", variant="interpnet", decision_label=True, seed=0)
-    b.full("interpnet2-label-s0")
-    label_set = "class-cider-crossfit-swap"
-    b.finetune(
-        f"disc-label-{label_set}-s0", "interpnet2-label-s0", **{**PHASE3, **REWARD_SETS[label_set]}
-    )
-    b.full(f"disc-label-{label_set}-s0")
-    for name, options in SPECIFIC_SETS.items():
-        source = f"disc-label-{label_set}-s0"
-        b.finetune(f"disc-label-{label_set}-{name}-s0", source, **{**PHASE3, **options})
-        b.full(f"disc-label-{label_set}-{name}-s0")
+    # alone, with the phase 3 that moved greedy fidelity most, then with each specificity set
+    _label_chain(b, 0, list(SPECIFIC_SETS))
     b.evaluate("interpnet2-s0", "test", "greedy", human=True)  # human agreement (slow)
+    # seeds 1 and 2 of the decision-label chain, with the specificity set best on val
+    specific = _best_run(b, [f"{LABEL_SET}-{name}" for name in SPECIFIC_SETS], "disc-label-")
+    for seed in (1, 2):
+        if specific:
+            _label_chain(b, seed, [specific.removeprefix(f"{LABEL_SET}-")])
     # seeds 1 and 2 of captioning, InterpNET_2 and the best reward set (chosen on val)
-    best = _best_reward_set(b)
+    best = _best_run(b, list(REWARD_SETS), "disc-")
     for seed in (1, 2):
         b.train(f"captioning-s{seed}", variant="captioning", seed=seed)
         b.train(f"interpnet2-s{seed}", variant="interpnet", seed=seed)
@@ -266,17 +286,35 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def _best_reward_set(b: Bench) -> str | None:
-    """The reward set whose run scores best on val with its chosen decoder."""
+LABEL_SET = "class-cider-crossfit-swap"  # the decision-label run's first phase 3
+
+
+def _label_chain(b: Bench, seed: int, specific: list[str]) -> None:
+    """InterpNET_2 + decision label of one seed, its phase 3 (LABEL_SET), and phase 3 again
+    from that with each of the ``specific`` sets."""
+    label, first = f"interpnet2-label-s{seed}", f"disc-label-{LABEL_SET}-s{seed}"
+    b.train(label, variant="interpnet", decision_label=True, seed=seed)
+    b.full(label)
+    b.finetune(first, label, **{**PHASE3, **REWARD_SETS[LABEL_SET]})
+    b.full(first)
+    for name in specific:
+        run = f"disc-label-{LABEL_SET}-{name}-s{seed}"
+        b.finetune(run, first, **{**PHASE3, **SPECIFIC_SETS[name]})
+        b.full(run)
+
+
+def _best_run(b: Bench, names: list[str], prefix: str) -> str | None:
+    """The name whose seed-0 run (``<prefix><name>-s0``) scores best on val with its chosen
+    decoder; None until every one has been chosen."""
     best, best_score = None, None
-    for reward_set in REWARD_SETS:
-        path = b.out / f"choice-disc-{reward_set}-s0.json"
+    for name in names:
+        path = b.out / f"choice-{prefix}{name}-s0.json"
         if not path.is_file():
             return None
         choice = json.loads(path.read_text())
         score = choice["scores"][choice["chosen"]]
         if best_score is None or score > best_score:
-            best, best_score = reward_set, score
+            best, best_score = name, score
     return best
 
 

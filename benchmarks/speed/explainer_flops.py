@@ -22,6 +22,7 @@ from interpnet.model import LRCNExplainer
 from interpnet.model.explainer import sentence_loss
 from interpnet.text import tokenize
 from interpnet.training.batching import length_buckets
+from interpnet.training.trainer import adam
 
 E, H, F, C, V, B, MAX_LEN = 256, 512, 512, 2182, 1269, 32, 30
 OUT = Path(__file__).parent / "results" / "explainer-flops.json"
@@ -51,7 +52,7 @@ def step_flops(batch: int, steps: int) -> float:
 def run(lengths: torch.Tensor, bucketed: bool, seconds: float = 60.0) -> dict:
     torch.manual_seed(0)
     model = LRCNExplainer(V, C, E, H, F, dropout=0.2)
-    opt = torch.optim.Adam(model.parameters(), lr=5e-4)
+    opt = adam(torch.optim.Adam, model.parameters(), lr=5e-4)  # the trainer's optimizer
     gen = torch.Generator().manual_seed(0)
     order = torch.randperm(len(lengths), generator=gen)
     batches = length_buckets(order, lengths, B, gen) if bucketed else list(order.split(B))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,23 @@ def _logged_epochs(state: dict[str, Any]) -> dict[str, int]:
         phase: 10**9 if i < order else state["epoch"] if i == order else 0
         for i, phase in enumerate(PHASES)
     }
+
+
+def adam(
+    cls: type[torch.optim.Optimizer], params: Iterable[nn.Parameter], **options: Any
+) -> torch.optim.Optimizer:
+    """``cls`` (Adam or AdamW) with its fused kernel where every parameter allows it (floating
+    point, on the CPU or CUDA, and contiguous: the fused kernel walks a parameter and its
+    moments as flat memory, so a channels-last weight whose moments come back from a
+    checkpoint in the default layout would be updated with the wrong elements' moments): one
+    pass over the weights per step instead of several; at the paper's explainer sizes 7% more
+    sentences/s on 2 CPU cores (benchmarks/speed/explainer_flops.py)."""
+    params = list(params)
+    fused = all(
+        p.is_floating_point() and p.is_contiguous() and p.device.type in ("cpu", "cuda")
+        for p in params
+    )
+    return cls(params, fused=fused or None, **options)
 
 
 def _quiet(_: str) -> None:
@@ -247,12 +264,12 @@ class Trainer:
 
     def _optimizer(self, phase: str, lr: float) -> torch.optim.Optimizer:
         if phase in ("explainer", "discriminative"):
-            return torch.optim.Adam(self.model.explainer.parameters(), lr=lr)
+            return adam(torch.optim.Adam, self.model.explainer.parameters(), lr=lr)
         return self._classifier_optimizer(self.model.classifier, lr)
 
     def _classifier_optimizer(self, classifier: nn.Module, lr: float) -> torch.optim.Optimizer:
         opt = torch.optim.AdamW if self.args.optimizer == "adamw" else torch.optim.Adam
-        return opt(classifier.parameters(), lr=lr, weight_decay=self.args.weight_decay)
+        return adam(opt, classifier.parameters(), lr=lr, weight_decay=self.args.weight_decay)
 
     def _run_phase(self, state: dict[str, Any], phase: str) -> None:
         args = self.args
