@@ -55,7 +55,8 @@ def _cf(e: dict, key: str):
 def _label(run: str) -> str:
     base = re.sub(r"-s\d+$", "", run)
     if base.startswith("disc-label-"):
-        return f"InterpNET_2 + decision label + discriminative ({base[11:]})"
+        sets = base[11:].replace("-specific", ", then specific")  # phase 3 run twice
+        return f"InterpNET_2 + decision label + discriminative ({sets})"
     if base.startswith("disc-"):
         return f"InterpNET_2 + discriminative ({base[5:]})"
     return NAMES.get(base, base)
