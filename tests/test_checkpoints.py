@@ -118,3 +118,35 @@ def test_atomic_save_leaves_no_temp_files(tmp_path):
     model.save_pretrained(tmp_path / "m")
     model.save_pretrained(tmp_path / "m")
     assert not [p for p in (tmp_path / "m").iterdir() if p.name.startswith(".")]
+
+
+def test_trainer_adam_is_fused_only_where_a_checkpoint_round_trip_is_exact():
+    import json
+
+    from interpnet.training.optim_state import adam, flatten_optimizer, unflatten_optimizer
+
+    def train(module, reload):
+        opt = adam(torch.optim.Adam, module.parameters(), lr=1e-2)
+        gen = torch.Generator().manual_seed(0)
+        for step in range(4):
+            if step == 2 and reload:  # through the checkpoint format, then a new optimizer
+                tensors, groups = flatten_optimizer(opt.state_dict())
+                tensors = {k: v.contiguous() for k, v in tensors.items()}
+                opt = adam(torch.optim.Adam, module.parameters(), lr=1e-2)
+                opt.load_state_dict(unflatten_optimizer(tensors, json.loads(json.dumps(groups))))
+            module(torch.randn(2, 3, 6, 6, generator=gen)).sum().backward()
+            opt.step()
+            opt.zero_grad()
+        return opt, module.weight.detach().clone()
+
+    for channels_last in (False, True):
+        weights = []
+        for reload in (False, True):
+            torch.manual_seed(0)
+            conv = torch.nn.Conv2d(3, 4, 3)
+            if channels_last:
+                conv = conv.to(memory_format=torch.channels_last)
+            opt, w = train(conv, reload)
+            weights.append(w)
+        assert bool(opt.defaults["fused"]) is not channels_last
+        assert torch.equal(*weights)

@@ -22,7 +22,7 @@ from interpnet.model import LRCNExplainer
 from interpnet.model.explainer import sentence_loss
 from interpnet.text import tokenize
 from interpnet.training.batching import length_buckets
-from interpnet.training.trainer import adam
+from interpnet.training.optim_state import adam
 
 E, H, F, C, V, B, MAX_LEN = 256, 512, 512, 2182, 1269, 32, 30
 OUT = Path(__file__).parent / "results" / "explainer-flops.json"
