@@ -76,6 +76,7 @@ def _cell(values: list) -> str:
 
 def table(dataset: str) -> str:
     rows: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    decoders: dict[tuple[str, str], set[str]] = defaultdict(set)
     human = None
     for path in sorted((RESULTS / dataset).glob("eval-*-test-*.json")):
         r = json.loads(path.read_text())
@@ -87,11 +88,18 @@ def table(dataset: str) -> str:
         if path.stem.endswith("-human"):
             continue  # the same explanations as the plain greedy step, with human agreement
         run = Path(m["run"]).name
-        rows[(_label(run), r["decoder"])].append(m)
+        # the decoder chosen on val goes in one row over the seeds, whichever it was per seed
+        choice = RESULTS / dataset / f"choice-{run}.json"
+        chosen = choice.is_file() and json.loads(choice.read_text())["chosen"] == r["decoder"]
+        group = "chosen on val" if chosen and r["decoder"] != "greedy" else r["decoder"]
+        rows[(_label(run), group)].append(m)
+        decoders[(_label(run), group)].add(r["decoder"])
     out = ["| run | decoder | seeds | " + " | ".join(c for c, _ in COLUMNS) + " |"]
     out.append("|" + "---|" * (len(COLUMNS) + 3))
-    for (label, decoder), ms in sorted(rows.items()):
+    for (label, group), ms in sorted(rows.items()):
         cells = [_cell([fn(m, m["explanations"]) for m in ms]) for _, fn in COLUMNS]
+        names = ", ".join(sorted(decoders[(label, group)]))
+        decoder = f"{names} (chosen on val)" if group == "chosen on val" else group
         out.append(f"| {label} | {decoder} | {len(ms)} | " + " | ".join(cells) + " |")
     if human is not None and "specificity" in human.get("human", {}):
         h = human["human"]
