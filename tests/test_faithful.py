@@ -185,6 +185,28 @@ def test_sampling_a_tiny_nucleus_is_greedy_and_sampling_is_seeded():
     assert len({tuple(row.tolist()) for row in a}) > 6  # samples differ
 
 
+def test_sampling_with_given_uniforms_draws_each_row_by_its_own_numbers():
+    ex = peaky_explainer(sharpness=1.0)
+    cond = ex.condition(torch.randn(6, 6))
+    u = torch.rand(6 * 3, 15, generator=torch.Generator().manual_seed(0))
+    whole, whole_lp = sample(ex, cond, 1, 2, 3, 15, uniforms=u)
+    part, part_lp = sample(ex, cond[2:4], 1, 2, 3, 15, uniforms=u[6:12])
+    assert torch.equal(whole[6:12, : part.shape[1]], part)  # a share of the batch: its rows
+    assert (whole[6:12, part.shape[1] :] == 0).all()
+    assert torch.allclose(whole_lp[6:12], part_lp)
+    assert len({tuple(row.tolist()) for row in whole}) > 6  # samples differ
+    # the first word follows the model's distribution (inverse of its cumulative sum)
+    first = ex.condition(torch.zeros(1, 6)).expand(4000, -1)
+    tokens, _ = sample(ex, first, 1, 2, 1, 15, uniforms=torch.rand(4000, 15))
+    probs = torch.softmax(
+        ex.step(torch.ones(1, dtype=torch.long), first[:1], ex.init_state(1, first.device))[0], -1
+    )[0]
+    counts = torch.bincount(tokens[:, 0], minlength=len(probs)).float() / 4000
+    assert (counts - probs).abs().max() < 0.03
+    with pytest.raises(ValueError, match="uniforms must have shape"):
+        sample(ex, cond, 1, 2, 3, 15, uniforms=u[:5])
+
+
 def test_diverse_beam_search_without_diversity_is_beam_search_and_with_it_diversifies():
     ex = peaky_explainer(2, sharpness=4.0)
     cond = ex.condition(torch.randn(8, 6))

@@ -37,9 +37,15 @@ def sample(
     temperature: float = 1.0,
     top_p: float = 1.0,
     generator: torch.Generator | None = None,
+    uniforms: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``num_samples`` sentences per input, drawn from the explainer's distribution sharpened
     or flattened by ``temperature`` and cut to its top-p nucleus.
+
+    ``uniforms`` (B * num_samples, max_length), numbers in [0, 1), draws each token by the
+    inverse of its distribution's cumulative sum instead of from ``generator``: a row's
+    sentence then depends on its own numbers only, so any subset of the rows (a process's
+    share of a batch) gets the sentences the whole batch would.
 
     Returns token ids (B * num_samples, L), the samples of input i at rows
     ``i * num_samples ...``, and each sentence's log-probability under the model itself
@@ -52,9 +58,19 @@ def sample(
     if not 0 < top_p <= 1:
         raise ValueError(f"top_p must be in (0, 1], got {top_p}")
 
-    def choose(logp: torch.Tensor) -> torch.Tensor:
-        probs = nucleus_filter(torch.softmax(logp / temperature, dim=-1), top_p)
-        return torch.multinomial(probs, 1, generator=generator).squeeze(1)
-
     cond = cond.repeat_interleave(num_samples, dim=0)
+    if uniforms is not None and tuple(uniforms.shape) != (cond.shape[0], max_length):
+        raise ValueError(
+            f"uniforms must have shape {(cond.shape[0], max_length)}, got {tuple(uniforms.shape)}"
+        )
+    step = iter(range(max_length))
+
+    def choose(logp: torch.Tensor) -> torch.Tensor:
+        probs = nucleus_filter(torch.softmax(logp.float() / temperature, dim=-1), top_p)
+        if uniforms is None:
+            return torch.multinomial(probs, 1, generator=generator).squeeze(1)
+        cdf = probs.cumsum(dim=-1)
+        u = uniforms[:, next(step)].to(cdf) * cdf[:, -1]
+        return (cdf <= u[:, None]).sum(dim=-1).clamp(max=probs.shape[-1] - 1)
+
     return decode_loop(explainer, cond, bos_id, eos_id, choose, max_length)

@@ -549,7 +549,7 @@ class Trainer:
         gen = torch.Generator(device=self.device).manual_seed(args.seed * 7919 + epoch)
         swap_gen = torch.Generator().manual_seed(args.seed * 7919 + epoch + 1)
         total = reward_sum = 0.0
-        seen = 0
+        seen = mine = 0
         bar = self._batches(
             len(self.data["train"]),
             args.discriminative_batch_size,
@@ -569,8 +569,17 @@ class Trainer:
             labels = None
             if model.explainer.uses_label:  # gve: the true class; decision_label: the decision
                 labels = ctx.predicted if model.conditioning.decision_label else ctx.true
+            # Each rank samples and scores only its share of the batch; the uniform numbers
+            # the samples are drawn with are drawn for the whole batch on every rank, so the
+            # samples are those one process would draw (the rewards see the whole batch's
+            # images: retrieval's compares them).
+            pos, own, weight = self.dist.shard(idx)
+            at = pos.to(self.device)
+            rows = (pos[:, None] * k + torch.arange(k)).flatten()
+            draws = torch.rand(len(idx) * k, args.max_length, generator=gen, device=self.device)
+            rep = None if labels is None else labels[at].repeat_interleave(k)
             with torch.no_grad(), mixed_precision(self.device):
-                cond = model.explainer.condition(ctx.r, labels)
+                cond = model.explainer.condition(ctx.r[at], None if labels is None else labels[at])
                 ids, _ = sample(
                     model.explainer,
                     cond,
@@ -578,23 +587,21 @@ class Trainer:
                     model.vocab.eos_id,
                     k,
                     args.max_length,
-                    generator=gen,
+                    uniforms=draws[rows.to(self.device)],
                 )
             sentences = [detokenize(model.vocab.decode(row.tolist())) for row in ids]
-            rewards = self.reward(sentences, ctx)
-            # Every rank samples and scores the whole batch (the same draws, and rewards such
-            # as retrieval's that compare the images of a batch), then learns from its share.
-            pos, own, weight = self.dist.shard(idx)
-            rows = (pos[:, None] * k + torch.arange(k)).flatten()
-            r = ctx.r[pos.to(self.device)].repeat_interleave(k, dim=0)
-            rep = None if labels is None else labels[pos.to(self.device)].repeat_interleave(k)
+            share = RewardContext(
+                pos.repeat_interleave(k), ctx.r, ctx.predicted, ctx.true, ctx.references
+            )
+            rewards = self.reward(sentences, share)
+            r = ctx.r[at].repeat_interleave(k, dim=0)
             optimizer.zero_grad()
             # Two backward passes: DDP syncs the gradients summed over both (no_sync first).
             sync_later = forward.no_sync() if self.dist.enabled and args.xe_weight > 0 else None
             with sync_later or contextlib.nullcontext():
                 with mixed_precision(self.device):
-                    logp = model.sentence_logprob(ids[rows.to(ids.device)], r, rep, forward)
-                    loss = policy_gradient_loss(logp, rewards[rows.to(rewards.device)], k)
+                    logp = model.sentence_logprob(ids, r, rep, forward)
+                    loss = policy_gradient_loss(logp, rewards, k)
                 (loss * weight).backward()
             if args.xe_weight > 0:
                 batch = self._reference_batch(own, epoch)
@@ -605,10 +612,11 @@ class Trainer:
             optimizer.step()
             if weight:
                 total += loss.item() * len(own)
-            reward_sum += float(rewards.sum())
+                reward_sum += float(rewards.sum())
+                mine += len(own)
             seen += len(idx)
-            bar.set_postfix(reward=f"{reward_sum / (seen * k):.3f}")
-        total = self.dist.sum([total], self.device)[0]
+            bar.set_postfix(reward=f"{reward_sum / (max(mine, 1) * k):.3f}")  # this rank's
+        total, reward_sum = self.dist.sum([total, reward_sum], self.device)
         return {
             "train_loss": total / seen,
             "train_reward": reward_sum / (seen * k),
