@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -577,9 +578,10 @@ class Trainer:
             at = pos.to(self.device)
             rows = (pos[:, None] * k + torch.arange(k)).flatten()
             draws = torch.rand(len(idx) * k, args.max_length, generator=gen, device=self.device)
-            rep = None if labels is None else labels[at].repeat_interleave(k)
+            mine_labels = None if labels is None else labels[at]
+            rep = None if labels is None else mine_labels.repeat_interleave(k)
             with torch.no_grad(), mixed_precision(self.device):
-                cond = model.explainer.condition(ctx.r[at], None if labels is None else labels[at])
+                cond = model.explainer.condition(ctx.r[at], mine_labels)
                 ids, _ = sample(
                     model.explainer,
                     cond,
@@ -590,10 +592,7 @@ class Trainer:
                     uniforms=draws[rows.to(self.device)],
                 )
             sentences = [detokenize(model.vocab.decode(row.tolist())) for row in ids]
-            share = RewardContext(
-                pos.repeat_interleave(k), ctx.r, ctx.predicted, ctx.true, ctx.references
-            )
-            rewards = self.reward(sentences, share)
+            rewards = self.reward(sentences, replace(ctx, rows=pos.repeat_interleave(k)))
             r = ctx.r[at].repeat_interleave(k, dim=0)
             optimizer.zero_grad()
             # Two backward passes: DDP syncs the gradients summed over both (no_sync first).
