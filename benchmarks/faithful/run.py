@@ -97,6 +97,16 @@ SPECIFIC_SETS = {
         "swap_fraction": 0.5,
         "class_groups": 4,
     },
+    # the same at a lower learning rate and without early stopping in its 8 epochs (at seed 0
+    # the one above lost val reward in its first epochs and stopped)
+    "specific-r4-nocider-slow": {
+        "rewards": {"class-predicted": 1.0, "retrieval": 4.0},
+        "cross_fit_folds": 5,
+        "swap_fraction": 0.5,
+        "class_groups": 4,
+        "lr_discriminative": 2e-4,
+        "patience": 8,
+    },
 }
 # Decoders tried on the validation split.
 DECODERS = {
