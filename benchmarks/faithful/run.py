@@ -70,40 +70,20 @@ REWARD_SETS = {
 # Phase 3 again, from the decision-label run's phase-3 model: a reward for telling the image from
 # others of its own class (retrieval within batches of groups of 4 training images of one class;
 # in random batches of 32 of 102 classes a class template already tells most images apart).
+WITHIN_CLASS = {"cross_fit_folds": 5, "swap_fraction": 0.5, "class_groups": 4}
 SPECIFIC_SETS = {
-    "specific": {
-        "rewards": {**CLASS_CIDER, "retrieval": 1.0},
-        "cross_fit_folds": 5,
-        "swap_fraction": 0.5,
-        "class_groups": 4,
-    },
-    # the same with the retrieval reward weighted 4x (its values, ~0.1-0.3 within groups, are
-    # small beside the class reward's ~0.56), with and without CIDEr-D (a consensus reward)
-    "specific-r4": {
-        "rewards": {**CLASS_CIDER, "retrieval": 4.0},
-        "cross_fit_folds": 5,
-        "swap_fraction": 0.5,
-        "class_groups": 4,
-    },
-    "specific-r8": {
-        "rewards": {**CLASS_CIDER, "retrieval": 8.0},
-        "cross_fit_folds": 5,
-        "swap_fraction": 0.5,
-        "class_groups": 4,
-    },
-    "specific-r4-nocider": {
-        "rewards": {"class-predicted": 1.0, "retrieval": 4.0},
-        "cross_fit_folds": 5,
-        "swap_fraction": 0.5,
-        "class_groups": 4,
-    },
+    "specific": {**WITHIN_CLASS, "rewards": {**CLASS_CIDER, "retrieval": 1.0}},
+    # the same with the retrieval reward weighted 4x and 8x (its values, ~0.1-0.3 within
+    # groups, are small beside the class reward's ~0.56), and without CIDEr-D (a consensus
+    # reward)
+    "specific-r4": {**WITHIN_CLASS, "rewards": {**CLASS_CIDER, "retrieval": 4.0}},
+    "specific-r8": {**WITHIN_CLASS, "rewards": {**CLASS_CIDER, "retrieval": 8.0}},
+    "specific-r4-nocider": {**WITHIN_CLASS, "rewards": {"class-predicted": 1.0, "retrieval": 4.0}},
     # the same at a lower learning rate and without early stopping in its 8 epochs (at seed 0
     # the one above lost val reward in its first epochs and stopped)
     "specific-r4-nocider-slow": {
+        **WITHIN_CLASS,
         "rewards": {"class-predicted": 1.0, "retrieval": 4.0},
-        "cross_fit_folds": 5,
-        "swap_fraction": 0.5,
-        "class_groups": 4,
         "lr_discriminative": 2e-4,
         "patience": 8,
     },
