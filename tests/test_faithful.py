@@ -3,6 +3,7 @@ decoders and the separation of judges from rewards."""
 
 import copy
 import json
+from dataclasses import replace
 
 import pytest
 import torch
@@ -17,12 +18,19 @@ from interpnet.metrics.faithfulness import choose_donors, counterfactual_move
 from interpnet.metrics.retrieval import candidate_pools, self_retrieval
 from interpnet.metrics.specificity import specificity
 from interpnet.scorers.retrieval import RetrievalModel
-from interpnet.scorers.rewards import CiderReward, ClassReward, RetrievalReward, RewardContext
+from interpnet.scorers.rewards import (
+    CiderReward,
+    ClassCiderReward,
+    ClassReward,
+    RetrievalReward,
+    RewardContext,
+)
 from interpnet.scorers.sentence_classifier import SentenceClassifier
 from interpnet.scorers.store import ROLE_SPLITS
 from interpnet.training import TrainingArgs, resume_run
 from interpnet.training.data import model_split, run_config
 from interpnet.training.losses import leave_one_out_advantage, policy_gradient_loss
+from interpnet.training.rewards import build_reward
 
 from .conftest import fit_config, peaky_explainer, tiny_config, tiny_flags
 
@@ -294,6 +302,46 @@ def test_rewards_by_hand():
     assert ret[0] > 0.5 and ret[1] < 0.5 and ret[2] > 0.5
 
 
+def test_class_cider_weighs_the_class_template_nothing():
+    # class 0's three images all share "this flower has red petals"; each adds its own detail
+    corpus = [
+        ["this flower has red petals and a dark center"],
+        ["this flower has red petals with white edges"],
+        ["this flower has red petals and long stamen"],
+        ["a blue flower with round petals"],
+    ]
+    labels = [0, 0, 0, 1]
+    ctx = RewardContext(
+        rows=torch.tensor([0, 0, 0]),
+        r=torch.zeros(1, 3),
+        true=torch.tensor([0]),
+        references=[corpus[0]],
+    )
+    sents = [
+        "this flower has red petals",  # the class template only
+        "a dark center",  # the image's own detail only
+        "this flower has red petals and a dark center",
+    ]
+    within = ClassCiderReward(corpus, labels)(sents, ctx)
+    plain = CiderReward(corpus)(sents, ctx)
+    assert within[0] == 0  # every n-gram of the template is in all of the class's images
+    assert within[1] > within[0] and within[2] > within[0]
+    assert plain[0] > 0  # over all classes the template still earns plain CIDEr-D
+    # the class is that of the image the references describe (after a swap, the donor's)
+    donor = RewardContext(
+        rows=torch.tensor([0]),
+        r=torch.zeros(1, 3),
+        true=torch.tensor([1]),
+        references=[corpus[0]],
+        reference_classes=torch.tensor([0]),
+    )
+    assert ClassCiderReward(corpus, labels)(["a dark center"], donor)[0] == within[1]
+    with pytest.raises(ValueError, match="no references of class 5"):
+        ClassCiderReward(corpus, labels)(["x"], replace(ctx, true=torch.tensor([5])))
+    with pytest.raises(ConfigError, match="'cider-class' reward needs the training references' c"):
+        build_reward({"cider-class": 1.0}, None, corpus)
+
+
 def test_judges_and_rewards_are_trained_on_different_data(trained, tmp_path):
     from interpnet.metrics.evaluate import evaluate_run
 
@@ -518,7 +566,8 @@ def test_counterfactual_training_swaps_decisions_and_their_targets(tiny_birds, t
     from interpnet.training.configured import configured_trainer
 
     run = tmp_path / "swap"
-    cfg = tiny_config(tiny_birds, discriminative_epochs=1, rewards=REWARDS, swap_fraction=1.0)
+    rewards = {**REWARDS, "cider-class": 0.5}  # whose class follows the swapped references
+    cfg = tiny_config(tiny_birds, discriminative_epochs=1, rewards=rewards, swap_fraction=1.0)
     trainer = configured_trainer(cfg, run, progress=False, log=lambda _: None)
     trainer.fit()
     log = [json.loads(x) for x in (run / "train_log.jsonl").read_text().splitlines()]
@@ -533,6 +582,8 @@ def test_counterfactual_training_swaps_decisions_and_their_targets(tiny_birds, t
         j = [k for k in range(len(ctx.r)) if torch.equal(ctx.r[k][mask], swapped.r[i][mask])]
         assert j and swapped.predicted[i] == ctx.predicted[j[0]]
         assert swapped.references[i] == ctx.references[j[0]]
+        assert swapped.reference_classes[i] == ctx.true[j[0]]  # whose references they are
+        assert swapped.true[i] == ctx.true[i]  # the image's own class is kept
     cap = tiny_config(
         tiny_birds,
         variant="captioning",

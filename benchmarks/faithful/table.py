@@ -113,6 +113,82 @@ def table(dataset: str) -> str:
     return "\n".join(out)
 
 
+# The issue's targets for the best InterpNET configuration: (column, threshold, relative to
+# the human row's value of that column?).
+TARGETS = {
+    "flowers": [
+        ("distinct %", 80.0, False),
+        ("fidelity %", 90.0, False),
+        ("relevance pred. %", 2.0, True),
+        ("R@5 %", 1.0, True),
+        ("cf. moved %", 80.0, False),
+        ("std METEOR", 38.0, False),
+        ("std CIDEr-D", 60.0, False),
+    ],
+    "synthbirds": [("attr. precision", 0.95, False)],
+}
+
+
+def best_configuration(dataset: str) -> str | None:
+    """The InterpNET configuration (a run name without its seed) whose seed-0 run scores best
+    on val with its chosen decoder, the language floor first (run.py's choice files); ties go
+    to the shorter name, the simpler configuration."""
+    best, key = None, None
+    for path in (RESULTS / dataset).glob("choice-*-s0.json"):
+        base = path.stem.removeprefix("choice-").removesuffix("-s0")
+        if not base.startswith(("interpnet", "disc-")):
+            continue  # captioning and gve are baselines, not InterpNET
+        choice = json.loads(path.read_text())
+        floor, score = choice["scores"][choice["chosen"]]
+        if key is None or (floor, score, -len(base)) > key:
+            best, key = base, (floor, score, -len(base))
+    return best
+
+
+def targets(dataset: str) -> str:
+    """Each target met or missed by the best configuration, greedy and with the decoder
+    chosen on val, over its seeds (met only where every seed meets it)."""
+    base = best_configuration(dataset)
+    if base is None or dataset not in TARGETS:
+        return "(no configuration chosen on val yet)"
+    runs: dict[str, list[tuple[dict, dict]]] = defaultdict(list)
+    human = None
+    for path in sorted((RESULTS / dataset).glob("eval-*-test-*.json")):
+        r = json.loads(path.read_text())
+        m = r["metrics"]
+        if "specificity" in m.get("human", {}):
+            human = m
+        run = Path(m["run"]).name
+        if re.sub(r"-s\d+$", "", run) != base or path.stem.endswith("-human"):
+            continue
+        choice = json.loads((RESULTS / dataset / f"choice-{run}.json").read_text())["chosen"]
+        for group, decoder in (("greedy", "greedy"), ("chosen on val", choice)):
+            if r["decoder"] == decoder:
+                runs[group].append((m, m["explanations"]))
+    columns = dict(COLUMNS)
+    out = [f"Best configuration by its seed-0 val score: {_label(base)}\n"]
+    out.append("| target | greedy | met | decoder chosen on val | met |")
+    out.append("|---|---|---|---|---|")
+    for name, threshold, relative in TARGETS[dataset]:
+        fn = columns[name]
+        if relative:
+            if human is None:
+                continue
+            threshold *= fn(human, human["human"])
+        row = [f"{name} >= {threshold:.3g}" + (" (from the human row)" if relative else "")]
+        for group in ("greedy", "chosen on val"):
+            values = [fn(m, e) for m, e in runs[group]]
+            values = [v for v in values if isinstance(v, int | float)]
+            if not values:
+                row += ["-", "-"]
+                continue
+            met = all(v >= threshold for v in values)
+            seeds = f"{len(values)} seed" + "s" * (len(values) > 1)
+            row += [f"{_cell(values)} ({seeds})", "met" if met else "missed"]
+        out.append("| " + " | ".join(row) + " |")
+    return "\n".join(out)
+
+
 def costs(dataset: str) -> str:
     """Training cost of each phase (sum of epoch seconds in the run's log; a fine-tuned run's
     log holds its source's first two phases) and of each step."""
@@ -162,6 +238,8 @@ def main() -> None:
         if compact:
             print()
             continue
+        print(f"\n### {dataset}: targets\n")
+        print(targets(dataset))
         print(f"\n### {dataset}: training cost (2 CPU cores shared by two benchmarks)\n")
         print(costs(dataset))
         print()

@@ -6,6 +6,8 @@ explains, that item's r(x), classes and references) to one number per sentence:
 - ``class-predicted`` / ``class-true``: a sentence classifier's probability of the
   classifier's predicted class (faithfulness) or of the true class (GVE's discriminative loss);
 - ``cider``: CIDEr-D against the item's references, document frequencies fixed beforehand;
+- ``cider-class``: the same with document frequencies from the references of the item's own
+  class only, so the class's template weighs nothing and what sets the image apart weighs most;
 - ``retrieval``: a retrieval model's probability that the sentence describes its own item
   rather than another of the batch (a softmax over the batch's items).
 
@@ -15,6 +17,7 @@ They are meant to be trained on other data than the judges that evaluate (see
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -26,7 +29,7 @@ from interpnet.scorers.retrieval import RetrievalModel
 from interpnet.scorers.sentence_classifier import SentenceClassifier
 from interpnet.text import words
 
-REWARDS = ("class-predicted", "class-true", "cider", "retrieval")
+REWARDS = ("class-predicted", "class-true", "cider", "cider-class", "retrieval")
 MODEL_REWARDS = ("class-predicted", "class-true", "retrieval")  # those that need reward models
 
 
@@ -34,13 +37,20 @@ MODEL_REWARDS = ("class-predicted", "class-true", "retrieval")  # those that nee
 class RewardContext:
     """The batch the sentences explain: ``rows[i]`` is the batch item of sentence i; ``r``
     (B, D) their r(x); ``predicted`` (B,) the classifier's classes; ``true`` (B,) the true
-    classes and ``references`` (B lists of sentences), where known."""
+    classes and ``references`` (B lists of sentences), where known; ``reference_classes``
+    (B,) the true class of the image each item's references describe, where that is not the
+    item's own (after a decision swap: the donor's)."""
 
     rows: torch.Tensor
     r: torch.Tensor
     predicted: torch.Tensor | None = None
     true: torch.Tensor | None = None
     references: list[list[str]] | None = None
+    reference_classes: torch.Tensor | None = None
+
+    def classes_of_references(self) -> torch.Tensor | None:
+        """The class of the image each item's references describe."""
+        return self.true if self.reference_classes is None else self.reference_classes
 
 
 Reranker = Callable[[list[str], RewardContext], torch.Tensor]
@@ -88,15 +98,46 @@ class CiderReward:
         self.scorer = CiderD([[words(s) for s in refs] for refs in corpus])
         self._refs: dict[tuple[str, ...], list] = {}
 
+    def score(self, sentence: str, references: list[str]) -> float:
+        """CIDEr-D of one sentence against one item's references."""
+        refs = tuple(references)
+        if refs not in self._refs:
+            self._refs[refs] = self.scorer.reference_vectors([words(s) for s in refs])
+        return self.scorer.score_vectors(words(sentence), self._refs[refs])
+
     def __call__(self, sentences: list[str], ctx: RewardContext) -> torch.Tensor:
         if ctx.references is None:
             raise ValueError("the CIDEr reward needs the references of the batch")
+        rows = ctx.rows.tolist()
+        return torch.tensor(
+            [self.score(s, ctx.references[i]) for s, i in zip(sentences, rows, strict=True)]
+        )
+
+
+class ClassCiderReward:
+    """CIDEr-D against each item's references with document frequencies from the ``corpus``
+    references of that item's class only (``labels``: the class of each corpus item). An
+    n-gram used for every image of the class (its template) gets idf 0 and earns nothing; the
+    n-grams of the image's references that few others of its class share earn most."""
+
+    def __init__(self, corpus: list[list[str]], labels: list[int]):
+        if len(corpus) != len(labels):
+            raise ValueError(f"{len(corpus)} reference sets but {len(labels)} labels")
+        by_class: dict[int, list[list[str]]] = defaultdict(list)
+        for refs, y in zip(corpus, labels, strict=True):
+            by_class[int(y)].append(refs)
+        self.per_class = {y: CiderReward(refs) for y, refs in by_class.items()}
+
+    def __call__(self, sentences: list[str], ctx: RewardContext) -> torch.Tensor:
+        classes = ctx.classes_of_references()
+        if ctx.references is None or classes is None:
+            raise ValueError("the class CIDEr reward needs the references and classes of the batch")
         out = []
         for sentence, row in zip(sentences, ctx.rows.tolist(), strict=True):
-            refs = tuple(ctx.references[row])
-            if refs not in self._refs:
-                self._refs[refs] = self.scorer.reference_vectors([words(s) for s in refs])
-            out.append(self.scorer.score_vectors(words(sentence), self._refs[refs]))
+            y = int(classes[row])
+            if y not in self.per_class:
+                raise ValueError(f"the class CIDEr reward has no references of class {y}")
+            out.append(self.per_class[y].score(sentence, ctx.references[row]))
         return torch.tensor(out)
 
 

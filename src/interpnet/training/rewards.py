@@ -16,6 +16,7 @@ from interpnet.rundir import RunDirectory
 from interpnet.scorers.rewards import (
     MODEL_REWARDS,
     CiderReward,
+    ClassCiderReward,
     ClassReward,
     RetrievalReward,
     WeightedReward,
@@ -47,11 +48,15 @@ def reward_scorers(
 
 
 def build_reward(
-    weights: dict[str, float], scorers: Scorers | None, references: list[list[str]] | None
+    weights: dict[str, float],
+    scorers: Scorers | None,
+    references: list[list[str]] | None,
+    labels: list[int] | None = None,
 ) -> WeightedReward:
     """A weighted reward from names (``class-predicted``, ``class-true``, ``cider``,
-    ``retrieval``): ``scorers`` are the reward models, ``references`` the corpus CIDEr-D takes
-    its document frequencies from (the training references)."""
+    ``cider-class``, ``retrieval``): ``scorers`` are the reward models, ``references`` the
+    corpus CIDEr-D takes its document frequencies from (the training references), ``labels``
+    their classes (for ``cider-class``)."""
     weights = check_reward_weights(weights)
     parts = {}
     for name, w in weights.items():
@@ -63,10 +68,14 @@ def build_reward(
             if scorers.retrieval is None:
                 raise ConfigError("the 'retrieval' reward needs a reward retrieval model")
             parts[name] = (RetrievalReward(scorers.retrieval), w)
-        else:
-            if references is None:
-                raise ConfigError("the 'cider' reward needs the training references")
+        elif references is None:
+            raise ConfigError(f"the {name!r} reward needs the training references")
+        elif name == "cider":
             parts[name] = (CiderReward(references), w)
+        else:
+            if labels is None:
+                raise ConfigError("the 'cider-class' reward needs the training references' classes")
+            parts[name] = (ClassCiderReward(references, labels), w)
     return WeightedReward(parts)
 
 

@@ -530,7 +530,9 @@ class Trainer:
                         self.model, train, self.run, self.log, self.pairs["train"][0]
                     )
                 self.dist.barrier()
-        self.reward = build_reward(self.args.rewards, scorers, train.sentences)
+        self.reward = build_reward(
+            self.args.rewards, scorers, train.sentences, train.labels.tolist()
+        )
 
     def _context(self, name: str, idx: torch.Tensor, k: int) -> RewardContext:
         split = self.data[name]
@@ -639,7 +641,7 @@ class Trainer:
             logits, r = self.model.introspect(self.data["train"].batch(idx, self.device))
         finally:
             classifier.eval()
-        return RewardContext(ctx.rows, r, logits.argmax(-1), ctx.true, ctx.references)
+        return replace(ctx, r=r, predicted=logits.argmax(-1))
 
     def _setup_cross_fit(self, example: torch.Tensor) -> None:
         """The out-of-fold softmax of every training image (:mod:`interpnet.training.crossfit`):
@@ -690,7 +692,7 @@ class Trainer:
         at = idx.to(self.device)
         r = ctx.r.clone()
         r[:, self.softmax_mask] = probs[at]
-        return RewardContext(ctx.rows, r, predicted[at], ctx.true, ctx.references)
+        return replace(ctx, r=r, predicted=predicted[at])
 
     def _swap_decisions(self, ctx: RewardContext, gen: torch.Generator) -> RewardContext:
         """Counterfactual training: for a ``swap_fraction`` of the batch, the decision parts of
@@ -703,13 +705,14 @@ class Trainer:
         pick = torch.rand(len(ctx.predicted), generator=gen) < self.args.swap_fraction
         donors = choose_donors(ctx.predicted, generator=gen, rows=pick.nonzero().flatten())
         r, new_pred = ctx.r.clone(), ctx.predicted.clone()
-        refs = list(ctx.references)
+        own = ctx.classes_of_references()
+        refs, ref_classes = list(ctx.references), own.clone()
         for i, j in enumerate(donors.tolist()):
             if j < 0:
                 continue
             r[i] = torch.where(mask, ctx.r[j], ctx.r[i])
-            new_pred[i], refs[i] = ctx.predicted[j], ctx.references[j]
-        return RewardContext(ctx.rows, r, new_pred, ctx.true, refs)
+            new_pred[i], refs[i], ref_classes[i] = ctx.predicted[j], ctx.references[j], own[j]
+        return replace(ctx, r=r, predicted=new_pred, references=refs, reference_classes=ref_classes)
 
     def _reference_batch(self, idx: torch.Tensor, epoch: int):
         """One reference sentence of each image of ``idx`` (a different one each epoch), for
