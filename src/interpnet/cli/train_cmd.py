@@ -85,9 +85,9 @@ HELP = {
     "discriminative_epochs": "maximum epochs of phase 3, policy-gradient fine-tuning of the "
     "explainer on --rewards (default: none; 10 for --variant gve)",
     "rewards": "phase-3 rewards as NAME=WEIGHT: class-predicted (a reward sentence classifier's "
-    "probability of the predicted class), class-true, cider (CIDEr-D), cider-class (CIDEr-D with document frequencies from the "
-    "references of the image's own class), retrieval (default: "
-    "none; class-true=1 for --variant gve)",
+    "probability of the predicted class), class-true, cider (CIDEr-D), cider-class (CIDEr-D "
+    "with document frequencies from the references of the image's own class), retrieval "
+    "(default: none; class-true=1 for --variant gve)",
     "num_samples": "phase 3: explanations sampled per image (the others' mean reward is each "
     "one's baseline)",
     "xe_weight": "phase 3: weight of the teacher-forced loss kept beside the policy gradient",

@@ -43,9 +43,10 @@ class TrainingArgs:
     fine-tuning (REINFORCE with ``num_samples`` sampled explanations per image, each baselined
     by the mean reward of the other samples of its image), the teacher-forced loss kept with
     weight ``xe_weight``; ``rewards`` weights the rewards by name (``class-predicted``,
-    ``class-true``, ``cider``, ``cider-class``, ``retrieval``; see :mod:`interpnet.scorers.rewards`). It keeps
-    the epoch with the best mean validation reward of greedy explanations, the explainer
-    phase's model included, and stops early like the other phases. ``swap_fraction`` of the
+    ``class-true``, ``cider``, ``cider-class``, ``retrieval``; see
+    :mod:`interpnet.scorers.rewards`). It keeps the epoch with the best mean validation reward
+    of greedy explanations, the explainer phase's model included, and stops early like the
+    other phases. ``swap_fraction`` of the
     images of each batch get the decision parts of r(x) (hidden layers and softmax) of another
     image the classifier puts in another class, and are rewarded for that class
     (counterfactual training; see :meth:`Trainer._swap_decisions`). ``dropout_decisions``
