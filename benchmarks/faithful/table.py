@@ -74,26 +74,34 @@ def _cell(values: list) -> str:
     return f"{fmt.format(statistics.mean(values))} ± {fmt.format(statistics.stdev(values))}"
 
 
-def table(dataset: str) -> str:
-    rows: dict[tuple[str, str], list[dict]] = defaultdict(list)
-    decoders: dict[tuple[str, str], set[str]] = defaultdict(set)
-    human = None
+def test_results(dataset: str) -> tuple[list[tuple[str, str, bool, dict]], dict | None]:
+    """The test-split evaluations as (run, decoder, chosen on val?, metrics), and the metrics
+    the human row comes from: a step with human agreement if there is one (its caption
+    metrics), else any step (specificity and the judges' numbers)."""
+    out, human = [], None
     for path in sorted((RESULTS / dataset).glob("eval-*-test-*.json")):
         r = json.loads(path.read_text())
         m = r["metrics"]
-        # the human row: from a step with human agreement if there is one (its caption
-        # metrics), else from any step (specificity and the judges' numbers)
         if "standard" in m.get("human", {}) or human is None:
             human = m
         if path.stem.endswith("-human"):
             continue  # the same explanations as the plain greedy step, with human agreement
         run = Path(m["run"]).name
-        # the decoder chosen on val goes in one row over the seeds, whichever it was per seed
         choice = RESULTS / dataset / f"choice-{run}.json"
         chosen = choice.is_file() and json.loads(choice.read_text())["chosen"] == r["decoder"]
-        group = "chosen on val" if chosen and r["decoder"] != "greedy" else r["decoder"]
+        out.append((run, r["decoder"], chosen, m))
+    return out, human
+
+
+def table(dataset: str) -> str:
+    rows: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    decoders: dict[tuple[str, str], set[str]] = defaultdict(set)
+    results, human = test_results(dataset)
+    for run, decoder, chosen, m in results:
+        # the decoder chosen on val goes in one row over the seeds, whichever it was per seed
+        group = "chosen on val" if chosen and decoder != "greedy" else decoder
         rows[(_label(run), group)].append(m)
-        decoders[(_label(run), group)].add(r["decoder"])
+        decoders[(_label(run), group)].add(decoder)
     out = ["| run | decoder | seeds | " + " | ".join(c for c, _ in COLUMNS) + " |"]
     out.append("|" + "---|" * (len(COLUMNS) + 3))
     for (label, group), ms in sorted(rows.items()):
@@ -152,19 +160,14 @@ def targets(dataset: str) -> str:
     if base is None or dataset not in TARGETS:
         return "(no configuration chosen on val yet)"
     runs: dict[str, list[tuple[dict, dict]]] = defaultdict(list)
-    human = None
-    for path in sorted((RESULTS / dataset).glob("eval-*-test-*.json")):
-        r = json.loads(path.read_text())
-        m = r["metrics"]
-        if "specificity" in m.get("human", {}):
-            human = m
-        run = Path(m["run"]).name
-        if re.sub(r"-s\d+$", "", run) != base or path.stem.endswith("-human"):
+    results, human = test_results(dataset)
+    for run, decoder, chosen, m in results:
+        if re.sub(r"-s\d+$", "", run) != base:
             continue
-        choice = json.loads((RESULTS / dataset / f"choice-{run}.json").read_text())["chosen"]
-        for group, decoder in (("greedy", "greedy"), ("chosen on val", choice)):
-            if r["decoder"] == decoder:
-                runs[group].append((m, m["explanations"]))
+        if decoder == "greedy":
+            runs["greedy"].append((m, m["explanations"]))
+        if chosen:  # greedy too, where val chose it
+            runs["chosen on val"].append((m, m["explanations"]))
     columns = dict(COLUMNS)
     out = [f"Best configuration by its seed-0 val score: {_label(base)}\n"]
     out.append("| target | greedy | met | decoder chosen on val | met |")
