@@ -182,12 +182,28 @@ class Bench:
 
         if not (self.out / f"train-{source}.json").is_file():
             return None
-        return self.step(f"train-{name}", go)
+        step = f"train-{name}"
+        if not (self.out / f"{step}.json").is_file() and not self._has_run_dir(source, step):
+            return None
+        return self.step(step, go)
+
+    def _has_run_dir(self, run: str, step: str) -> bool:
+        """Whether ``run``'s run directory is here. When it is not (its train-<run>.json came
+        from another machine: delete that file to train the run again here), ``step``, which
+        needs it, is skipped with a note rather than failing the whole chain."""
+        if (self.run_dir(run) / "train_config.json").is_file():
+            return True
+        if not self.patterns or any(fnmatch.fnmatch(step, p) for p in self.patterns):
+            log(f"{self.dataset}: {step} skipped: no run directory {self.run_dir(run)}")
+        return False
 
     def evaluate(self, name: str, split: str, decoder: str, human: bool = False) -> dict | None:
+        step = f"eval-{name}-{split}-{decoder}" + ("-human" if human else "")
         if not (self.out / f"train-{name}.json").is_file():
             return None
         if self.val_only and split != "val":
+            return None
+        if not (self.out / f"{step}.json").is_file() and not self._has_run_dir(name, step):
             return None
 
         def go():
@@ -203,7 +219,7 @@ class Bench:
             )
             return {"metrics": m, "decoder": decoder}
 
-        return self.step(f"eval-{name}-{split}-{decoder}" + ("-human" if human else ""), go)
+        return self.step(step, go)
 
     def choose_decoder(self, name: str) -> str | None:
         """The decoder with the best val score: fidelity + distinct share + self-retrieval
