@@ -139,12 +139,16 @@ class Bench:
     def run_dir(self, name: str) -> Path:
         return self.work / "runs" / name
 
+    def _selected(self, step: str) -> bool:
+        """Whether ``step`` matches --steps (every step does without it)."""
+        return not self.patterns or any(fnmatch.fnmatch(step, p) for p in self.patterns)
+
     def step(self, name: str, fn) -> dict | None:
         """Run ``fn`` unless results/<dataset>/<name>.json exists; store what it returns."""
         path = self.out / f"{name}.json"
         if path.is_file():
             return json.loads(path.read_text())
-        if self.patterns and not any(fnmatch.fnmatch(name, p) for p in self.patterns):
+        if not self._selected(name):
             return None
         log(f"{self.dataset}: {name}")
         start = time.time()
@@ -193,7 +197,7 @@ class Bench:
         needs it, is skipped with a note rather than failing the whole chain."""
         if (self.run_dir(run) / "train_config.json").is_file():
             return True
-        if not self.patterns or any(fnmatch.fnmatch(step, p) for p in self.patterns):
+        if self._selected(step):
             log(f"{self.dataset}: {step} skipped: no run directory {self.run_dir(run)}")
         return False
 
