@@ -139,16 +139,19 @@ class Bench:
     def run_dir(self, name: str) -> Path:
         return self.work / "runs" / name
 
-    def _selected(self, step: str) -> bool:
-        """Whether ``step`` matches --steps (every step does without it)."""
-        return not self.patterns or any(fnmatch.fnmatch(step, p) for p in self.patterns)
+    def step(self, name: str, fn, needs: str | None = None) -> dict | None:
+        """Run ``fn`` unless results/<dataset>/<name>.json exists; store what it returns.
 
-    def step(self, name: str, fn) -> dict | None:
-        """Run ``fn`` unless results/<dataset>/<name>.json exists; store what it returns."""
+        ``needs``: the run whose run directory ``fn`` reads. When it is not here (its
+        train-<run>.json came from another machine: delete that file to train the run again
+        here), the step is skipped with a note rather than failing the whole chain."""
         path = self.out / f"{name}.json"
         if path.is_file():
             return json.loads(path.read_text())
-        if not self._selected(name):
+        if self.patterns and not any(fnmatch.fnmatch(name, p) for p in self.patterns):
+            return None
+        if needs is not None and not (self.run_dir(needs) / "train_config.json").is_file():
+            log(f"{self.dataset}: {name} skipped: no run directory {self.run_dir(needs)}")
             return None
         log(f"{self.dataset}: {name}")
         start = time.time()
@@ -186,28 +189,12 @@ class Bench:
 
         if not (self.out / f"train-{source}.json").is_file():
             return None
-        step = f"train-{name}"
-        if not (self.out / f"{step}.json").is_file() and not self._has_run_dir(source, step):
-            return None
-        return self.step(step, go)
-
-    def _has_run_dir(self, run: str, step: str) -> bool:
-        """Whether ``run``'s run directory is here. When it is not (its train-<run>.json came
-        from another machine: delete that file to train the run again here), ``step``, which
-        needs it, is skipped with a note rather than failing the whole chain."""
-        if (self.run_dir(run) / "train_config.json").is_file():
-            return True
-        if self._selected(step):
-            log(f"{self.dataset}: {step} skipped: no run directory {self.run_dir(run)}")
-        return False
+        return self.step(f"train-{name}", go, needs=source)
 
     def evaluate(self, name: str, split: str, decoder: str, human: bool = False) -> dict | None:
-        step = f"eval-{name}-{split}-{decoder}" + ("-human" if human else "")
         if not (self.out / f"train-{name}.json").is_file():
             return None
         if self.val_only and split != "val":
-            return None
-        if not (self.out / f"{step}.json").is_file() and not self._has_run_dir(name, step):
             return None
 
         def go():
@@ -223,7 +210,8 @@ class Bench:
             )
             return {"metrics": m, "decoder": decoder}
 
-        return self.step(step, go)
+        step = f"eval-{name}-{split}-{decoder}" + ("-human" if human else "")
+        return self.step(step, go, needs=name)
 
     def choose_decoder(self, name: str) -> str | None:
         """The decoder with the best val score: fidelity + distinct share + self-retrieval
