@@ -46,10 +46,10 @@ class TrainingArgs:
     ``class-true``, ``cider``, ``cider-class``, ``retrieval``; see
     :mod:`interpnet.scorers.rewards`). It keeps the epoch with the best mean validation reward
     of greedy explanations, the explainer phase's model included, and stops early like the
-    other phases. ``swap_fraction`` of the
-    images of each batch get the decision parts of r(x) (hidden layers and softmax) of another
-    image the classifier puts in another class, and are rewarded for that class
-    (counterfactual training; see :meth:`Trainer._swap_decisions`). ``dropout_decisions``
+    other phases. ``swap_fraction`` of the images of each batch get the decision parts of r(x)
+    (hidden layers and softmax) of another image the classifier puts in another class, and are
+    rewarded for that class (counterfactual training; see :meth:`Trainer._swap_decisions`).
+    ``dropout_decisions``
     reads the training images' r(x) in phase 3 with the classifier's dropout switched on (a
     new draw for every batch), so its decisions there are as unsure, and as often wrong, as on
     unseen images, and the rewards score the explanation against that decision (see
