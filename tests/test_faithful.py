@@ -258,17 +258,21 @@ def test_every_decoder_explains_a_trained_model(trained):
     from interpnet.training.rewards import run_reranker
 
     train = model_split(model, run_config(run), "train", progress=False)
-    reranker = run_reranker(model, train, run, "class+retrieval", log=lambda _: None)
+    rerankers = {
+        name: run_reranker(model, train, run, name, log=lambda _: None)
+        for name in ("class", "class+neighbours")
+    }
     for d in (
         Decoding(),
         Decoding(beam_width=3),
         Decoding(method="diverse-beam", beam_width=4, groups=2, diversity=1.0),
         Decoding(method="sample", num_samples=3, top_p=0.9, temperature=0.7),
         Decoding(method="sample", num_samples=4, rerank="class"),
+        Decoding(method="sample", num_samples=4, rerank="class+neighbours"),
     ):
-        out = model.explain(x, d, reranker=reranker if d.rerank else None)
+        out = model.explain(x, d, reranker=rerankers.get(d.rerank))
         assert len(out) == len(data) and all(e.sentence for e in out)
-        again = model.explain(x, d, reranker=reranker if d.rerank else None)
+        again = model.explain(x, d, reranker=rerankers.get(d.rerank))
         assert [e.sentence for e in out] == [e.sentence for e in again]
     with pytest.raises(ValueError, match="no reranker"):
         model.explain(x, Decoding(method="sample", num_samples=2, rerank="class"))

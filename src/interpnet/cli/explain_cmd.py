@@ -58,8 +58,10 @@ def add_decoding_flags(p: argparse.ArgumentParser) -> None:
         choices=RERANK_SCORES,
         default=None,
         help="keep the candidate the run's reward models score best: the reward sentence "
-        "classifier's probability of the predicted class, the retrieval model's of the own "
-        "image, or both (trained on the training references on first use)",
+        "classifier's probability of the predicted class (class), the retrieval model's of "
+        "the own image among the batch's (retrieval) or among its training look-alikes of "
+        "its predicted class (neighbours), or a sum (trained on the training references on "
+        "first use)",
     )
     p.add_argument(
         "--rerank-weight",

@@ -9,7 +9,10 @@ explains, that item's r(x), classes and references) to one number per sentence:
 - ``cider-class``: the same with document frequencies from the references of the item's own
   class only, so the class's template weighs nothing and what sets the image apart weighs most;
 - ``retrieval``: a retrieval model's probability that the sentence describes its own item
-  rather than another of the batch (a softmax over the batch's items).
+  rather than another of the batch (a softmax over the batch's items);
+- ``retrieval-neighbours``: the same against the images of a bank (the training images) that
+  look most like the item among those of its predicted class: its nearest look-alikes, which
+  a class template cannot tell it from.
 
 They are meant to be trained on other data than the judges that evaluate (see
 :mod:`interpnet.scorers.store`).
@@ -29,8 +32,16 @@ from interpnet.scorers.retrieval import RetrievalModel
 from interpnet.scorers.sentence_classifier import SentenceClassifier
 from interpnet.text import words
 
-REWARDS = ("class-predicted", "class-true", "cider", "cider-class", "retrieval")
-MODEL_REWARDS = ("class-predicted", "class-true", "retrieval")  # those that need reward models
+REWARDS = (
+    "class-predicted",
+    "class-true",
+    "cider",
+    "cider-class",
+    "retrieval",
+    "retrieval-neighbours",
+)
+# those that need reward models
+MODEL_REWARDS = ("class-predicted", "class-true", "retrieval", "retrieval-neighbours")
 
 
 @dataclass
@@ -39,7 +50,8 @@ class RewardContext:
     (B, D) their r(x); ``predicted`` (B,) the classifier's classes; ``true`` (B,) the true
     classes and ``references`` (B lists of sentences), where known; ``reference_classes``
     (B,) the true class of the image each item's references describe, where that is not the
-    item's own (after a decision swap: the donor's)."""
+    item's own (after a decision swap: the donor's); ``items`` (B,) each item's index among
+    the training images, where it is one (phase 3)."""
 
     rows: torch.Tensor
     r: torch.Tensor
@@ -47,6 +59,7 @@ class RewardContext:
     true: torch.Tensor | None = None
     references: list[list[str]] | None = None
     reference_classes: torch.Tensor | None = None
+    items: torch.Tensor | None = None
 
     def classes_of_references(self) -> torch.Tensor | None:
         """The class of the image each item's references describe."""
@@ -88,6 +101,61 @@ class RetrievalReward:
             torch.arange(len(sentences)), ctx.rows.to(text.device)
         ]
         return own.exp().cpu()
+
+
+class NeighbourRetrievalReward:
+    """The probability a retrieval model gives each sentence's own item against its
+    ``negatives`` nearest neighbours (cosine of the model's image embeddings) among the
+    ``bank`` images (N, D) whose ``bank_labels`` (N,) is the item's predicted class. The item
+    itself (bank index ``ctx.items``, where given: the bank is the training images and the
+    items are among them) and bank images identical to it (cosine above ``1 - 1e-5``) are
+    never its negatives; a class with fewer images gives fewer negatives."""
+
+    def __init__(
+        self,
+        model: RetrievalModel,
+        bank: torch.Tensor,
+        bank_labels: torch.Tensor,
+        negatives: int = 8,
+    ):
+        if negatives < 1:
+            raise ConfigError(
+                f"the neighbour retrieval reward needs 1 or more negatives, got {negatives}"
+            )
+        if len(bank) != len(bank_labels):
+            raise ValueError(f"{len(bank)} bank images but {len(bank_labels)} bank labels")
+        self.model, self.negatives = model, negatives
+        self.bank, self.bank_labels = bank, torch.as_tensor(bank_labels).long()
+        self._embedded: torch.Tensor | None = None
+
+    @torch.no_grad()
+    def __call__(self, sentences: list[str], ctx: RewardContext) -> torch.Tensor:
+        if ctx.predicted is None:
+            raise ValueError("the neighbour retrieval reward needs the predicted classes")
+        self.model.eval()
+        if self._embedded is None:
+            self._embedded = torch.cat(
+                [self.model.encode_images(part) for part in self.bank.split(4096)]
+            )
+        bank = self._embedded
+        own = self.model.encode_images(ctx.r)  # (B, d)
+        labels = self.bank_labels.to(bank.device)
+        sims = own @ bank.T
+        usable = (labels[None, :] == ctx.predicted.to(bank.device)[:, None]) & (sims < 1 - 1e-5)
+        if ctx.items is not None:
+            usable[torch.arange(len(own)), ctx.items.to(bank.device)] = False
+        k = min(self.negatives, len(bank))
+        top = sims.masked_fill(~usable, -float("inf")).topk(k, dim=1)
+        rows = ctx.rows.to(bank.device)
+        images = torch.cat([own[:, None], bank[top.indices]], dim=1)[rows]  # (S, 1 + k, d)
+        valid = torch.cat(
+            [torch.ones_like(top.values[:, :1], dtype=torch.bool), top.values > -float("inf")],
+            dim=1,
+        )[rows]
+        text = self.model.encode_text(sentences)
+        logits = self.model.log_scale.exp() * torch.einsum("sd,skd->sk", text, images)
+        logits = logits.masked_fill(~valid, -float("inf"))
+        return torch.softmax(logits, dim=1)[:, 0].cpu()
 
 
 class CiderReward:

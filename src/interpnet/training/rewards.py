@@ -18,6 +18,7 @@ from interpnet.scorers.rewards import (
     CiderReward,
     ClassCiderReward,
     ClassReward,
+    NeighbourRetrievalReward,
     RetrievalReward,
     WeightedReward,
     check_reward_weights,
@@ -52,11 +53,13 @@ def build_reward(
     scorers: Scorers | None,
     references: list[list[str]] | None,
     labels: list[int] | None = None,
+    bank: torch.Tensor | None = None,
 ) -> WeightedReward:
     """A weighted reward from names (``class-predicted``, ``class-true``, ``cider``,
-    ``cider-class``, ``retrieval``): ``scorers`` are the reward models, ``references`` the
-    corpus CIDEr-D takes its document frequencies from (the training references), ``labels``
-    their classes (for ``cider-class``)."""
+    ``cider-class``, ``retrieval``, ``retrieval-neighbours``): ``scorers`` are the reward
+    models, ``references`` the corpus CIDEr-D takes its document frequencies from (the
+    training references), ``labels`` their classes (for ``cider-class`` and
+    ``retrieval-neighbours``), ``bank`` their images' r(x) (for ``retrieval-neighbours``)."""
     weights = check_reward_weights(weights)
     parts = {}
     for name, w in weights.items():
@@ -68,6 +71,15 @@ def build_reward(
             if scorers.retrieval is None:
                 raise ConfigError("the 'retrieval' reward needs a reward retrieval model")
             parts[name] = (RetrievalReward(scorers.retrieval), w)
+        elif name == "retrieval-neighbours":
+            if scorers.retrieval is None:
+                raise ConfigError(f"the {name!r} reward needs a reward retrieval model")
+            if bank is None or labels is None:
+                raise ConfigError(f"the {name!r} reward needs the training images and classes")
+            parts[name] = (
+                NeighbourRetrievalReward(scorers.retrieval, bank, torch.tensor(labels)),
+                w,
+            )
         elif references is None:
             raise ConfigError(f"the {name!r} reward needs the training references")
         elif name == "cider":
@@ -79,15 +91,21 @@ def build_reward(
     return WeightedReward(parts)
 
 
-RERANK_SCORES = ("class", "retrieval", "class+retrieval")
+RERANK_SCORES = ("class", "retrieval", "class+retrieval", "neighbours", "class+neighbours")
 
 
 def reranker_weights(rerank: str) -> dict[str, float]:
     """Reward weights of a reranking score name: ``class`` (the reward sentence classifier's
-    probability of the predicted class), ``retrieval``, or both summed."""
+    probability of the predicted class), ``retrieval`` (against the batch's images),
+    ``neighbours`` (against the training images of the predicted class nearest to the image),
+    or a sum of two."""
     if rerank not in RERANK_SCORES:
         raise ConfigError(f"unknown rerank score {rerank!r}; choose one of {RERANK_SCORES}")
-    names = {"class": "class-predicted", "retrieval": "retrieval"}
+    names = {
+        "class": "class-predicted",
+        "retrieval": "retrieval",
+        "neighbours": "retrieval-neighbours",
+    }
     return {names[part]: 1.0 for part in rerank.split("+")}
 
 
@@ -102,7 +120,10 @@ def run_reranker(
     ``train``, the training split or any sequence of ``(input, label, sentences)``, on first
     use)."""
     weights = reranker_weights(rerank)
-    return build_reward(weights, reward_scorers(model, train, run, log), None)
+    train = as_split_data(train, "train")
+    r = model.introspect_split(train)[1].cpu()
+    scorers = reward_scorers(model, train, run, log, r)
+    return build_reward(weights, scorers, None, train.labels.tolist(), r)
 
 
 def configured_reranker(

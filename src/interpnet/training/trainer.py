@@ -531,7 +531,11 @@ class Trainer:
                     )
                 self.dist.barrier()
         self.reward = build_reward(
-            self.args.rewards, scorers, train.sentences, train.labels.tolist()
+            self.args.rewards,
+            scorers,
+            train.sentences,
+            train.labels.tolist(),
+            self.pairs["train"][0],
         )
 
     def _context(self, name: str, idx: torch.Tensor, k: int) -> RewardContext:
@@ -542,6 +546,7 @@ class Trainer:
             predicted=self.predicted[name][idx.to(self.device)],
             true=self.pairs[name][1][idx.to(self.device)],
             references=[split.sentences[i] for i in idx.tolist()],
+            items=idx if name == "train" else None,
         )
 
     def _discriminative_epoch(self, optimizer: torch.optim.Optimizer, epoch: int) -> dict[str, Any]:
