@@ -52,7 +52,7 @@ def _cf(e: dict, key: str):
     return None if cf.get(key) is None else 100 * cf[key]
 
 
-def _label(run: str) -> str:
+def run_label(run: str) -> str:
     base = re.sub(r"-s\d+$", "", run)
     if base.startswith("disc-label-"):
         sets = base[11:].replace("-specific", ", then specific")  # phase 3 run twice
@@ -100,8 +100,8 @@ def table(dataset: str) -> str:
     for run, decoder, chosen, m in results:
         # the decoder chosen on val goes in one row over the seeds, whichever it was per seed
         group = "chosen on val" if chosen and decoder != "greedy" else decoder
-        rows[(_label(run), group)].append(m)
-        decoders[(_label(run), group)].add(decoder)
+        rows[(run_label(run), group)].append(m)
+        decoders[(run_label(run), group)].add(decoder)
     out = ["| run | decoder | seeds | " + " | ".join(c for c, _ in COLUMNS) + " |"]
     out.append("|" + "---|" * (len(COLUMNS) + 3))
     for (label, group), ms in sorted(rows.items()):
@@ -169,7 +169,7 @@ def targets(dataset: str) -> str:
         if chosen:  # greedy too, where val chose it
             runs["chosen on val"].append((m, m["explanations"]))
     columns = dict(COLUMNS)
-    out = [f"Best configuration by its seed-0 val score: {_label(base)}\n"]
+    out = [f"Best configuration by its seed-0 val score: {run_label(base)}\n"]
     out.append("| target | greedy | met | decoder chosen on val | met |")
     out.append("|---|---|---|---|---|")
     for name, threshold, relative in TARGETS[dataset]:

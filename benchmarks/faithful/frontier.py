@@ -1,0 +1,149 @@
+"""Distinct share against CIDEr-D for every test evaluation of the faithfulness benchmark (one
+point per run and decoder, each seed its own point), coloured by fidelity, with the region the
+issue's targets ask for (Flowers only: distinct >= 80%, CIDEr-D >= 60) shaded and the human
+references marked.
+Also lists the points no other beats on both axes (the frontier).
+
+Usage: python benchmarks/faithful/frontier.py [flowers|synthbirds]
+writes results/frontier-<dataset>.png and results/frontier-<dataset>.md
+"""
+
+from __future__ import annotations
+
+import sys
+
+import matplotlib.pyplot as plt
+from table import RESULTS, run_label, test_results
+
+TARGETS = {"flowers": {"distinct": 80.0, "cider": 60.0}}  # the issue sets them on Flowers
+
+
+def points(dataset: str) -> tuple[list[dict], dict | None]:
+    """(run, decoder, distinct %, CIDEr-D, fidelity %) of every test evaluation, and the human
+    references' (distinct, CIDEr-D) where human agreement ran."""
+    results, human = test_results(dataset)
+    out = []
+    for run, decoder, _, m in results:
+        e = m["explanations"]
+        fid = e["fidelity"]
+        out.append(
+            {
+                "run": run,
+                "decoder": decoder,
+                "distinct": 100 * e["specificity"]["distinct_share"],
+                "cider": e["standard"]["CIDEr-D"],
+                "fidelity": None if fid is None else 100 * fid,
+            }
+        )
+    ref = None
+    if human is not None and "standard" in human.get("human", {}):
+        h = human["human"]
+        ref = {
+            "distinct": 100 * h["specificity"]["distinct_share"],
+            "cider": h["standard"]["CIDEr-D"],
+        }
+    return out, ref
+
+
+def frontier(pts: list[dict]) -> list[dict]:
+    """The points that no other point beats on both distinct share and CIDEr-D."""
+    keep = [
+        p
+        for p in pts
+        if not any(
+            q["distinct"] >= p["distinct"]
+            and q["cider"] >= p["cider"]
+            and (q["distinct"], q["cider"]) != (p["distinct"], p["cider"])
+            for q in pts
+        )
+    ]
+    return sorted(keep, key=lambda p: p["distinct"])
+
+
+def main(argv: list[str]) -> int:
+    dataset = argv[0] if argv else "flowers"
+    pts, ref = points(dataset)
+    if not pts:
+        print(f"no test evaluations in {RESULTS / dataset}", file=sys.stderr)
+        return 2
+    fig, ax = plt.subplots(figsize=(7.5, 5))
+    top = max(100.0, max(p["cider"] for p in pts) * 1.05)
+    target = TARGETS.get(dataset)
+    if target is not None:
+        ax.add_patch(
+            plt.Rectangle(
+                (target["distinct"], target["cider"]),
+                100 - target["distinct"],
+                top - target["cider"],
+                color="tab:green",
+                alpha=0.12,
+                label="the targets' region",
+            )
+        )
+    for greedy in (True, False):
+        group = [p for p in pts if (p["decoder"] == "greedy") == greedy]
+        sc = ax.scatter(
+            [p["distinct"] for p in group],
+            [p["cider"] for p in group],
+            c=[p["fidelity"] if p["fidelity"] is not None else float("nan") for p in group],
+            cmap="viridis",
+            vmin=40,
+            vmax=100,
+            marker="o" if greedy else "^",
+            edgecolors="k",
+            linewidths=0.4,
+            label="greedy" if greedy else "reranked / sampled decoders",
+        )
+    fig.colorbar(sc, ax=ax, label="fidelity %")
+    if ref is not None:
+        ax.scatter(
+            [ref["distinct"]],
+            [ref["cider"]],
+            marker="*",
+            s=200,
+            c="tab:red",
+            label="human references",
+        )
+    ax.set(
+        xlabel="distinct explanations, % of test images",
+        ylabel="standard CIDEr-D",
+        xlim=(0, 100),
+        ylim=(0, top),
+        title=f"{dataset}: specificity against the consensus metric (test split)",
+    )
+    ax.legend(loc="lower left", fontsize=8)
+    fig.tight_layout()
+    png = RESULTS / f"frontier-{dataset}.png"
+    fig.savefig(png, dpi=120)
+    rows = [
+        "| run | decoder | distinct % | CIDEr-D | fidelity % |",
+        "|---|---|---|---|---|",
+    ]
+    for p in frontier(pts):
+        fid = "n/a" if p["fidelity"] is None else f"{p['fidelity']:.1f}"
+        rows.append(
+            f"| {run_label(p['run'])} ({p['run']}) | {p['decoder']} | {p['distinct']:.1f} "
+            f"| {p['cider']:.1f} | {fid} |"
+        )
+    title = f"# {dataset}: the distinct share / CIDEr-D frontier (test split)"
+    text = f"{title}\n\n{len(pts)} test evaluations"
+    if target is not None:
+        inside = [
+            p for p in pts if p["distinct"] >= target["distinct"] and p["cider"] >= target["cider"]
+        ]
+        text += (
+            f"; {len(inside)} in the targets' region (distinct >= {target['distinct']:.0f}%, "
+            f"CIDEr-D >= {target['cider']:.0f})"
+        )
+    text += ". No other evaluation beats these on both axes:\n\n" + "\n".join(rows) + "\n"
+    if ref is not None:
+        text += (
+            f"\nHuman references: distinct {ref['distinct']:.1f}%, CIDEr-D {ref['cider']:.1f}.\n"
+        )
+    (RESULTS / f"frontier-{dataset}.md").write_text(text)
+    print(text, end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
