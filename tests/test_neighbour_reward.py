@@ -1,5 +1,7 @@
 """The neighbour retrieval reward: an image against its look-alikes of its predicted class."""
 
+import json
+
 import pytest
 import torch
 
@@ -7,6 +9,8 @@ from interpnet.errors import ConfigError
 from interpnet.scorers.retrieval import RetrievalModel
 from interpnet.scorers.rewards import NeighbourRetrievalReward, RewardContext
 from interpnet.training.rewards import build_reward, reranker_weights
+
+from .conftest import fit_config, tiny_config
 
 
 def _hand_model() -> RetrievalModel:
@@ -75,3 +79,28 @@ def test_a_training_item_is_never_its_own_negative_even_with_its_decision_swappe
     look_alike_only = NeighbourRetrievalReward(_hand_model(), BANK[:2], BANK_LABELS[:2])
     assert alone == pytest.approx(float(look_alike_only(["red"], ctx)[0]), abs=1e-6)
     assert with_itself < alone - 0.1
+
+
+def test_phase_3_with_the_neighbour_reward_skips_each_training_image_itself(
+    tiny_birds, tmp_path, monkeypatch
+):
+    seen = []
+    call = NeighbourRetrievalReward.__call__
+
+    def spy(self, sentences, ctx):
+        seen.append(ctx.items)
+        return call(self, sentences, ctx)
+
+    monkeypatch.setattr(NeighbourRetrievalReward, "__call__", spy)
+    cfg = tiny_config(
+        tiny_birds,
+        discriminative_epochs=1,
+        rewards={"class-predicted": 1.0, "retrieval-neighbours": 1.0},
+        swap_fraction=0.5,
+    )
+    fit_config(cfg, tmp_path / "run")
+    log = (tmp_path / "run" / "train_log.jsonl").read_text().splitlines()
+    disc = [r for r in map(json.loads, log) if r["phase"] == "discriminative"]
+    assert disc and 0 <= disc[-1]["val_retrieval-neighbours"] <= 1
+    # training batches name their training images (so none is its own negative); val ones not
+    assert any(items is not None for items in seen) and any(items is None for items in seen)
