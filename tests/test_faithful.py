@@ -260,7 +260,7 @@ def test_every_decoder_explains_a_trained_model(trained):
     train = model_split(model, run_config(run), "train", progress=False)
     rerankers = {
         name: run_reranker(model, train, run, name, log=lambda _: None)
-        for name in ("class", "class+neighbours")
+        for name in ("class", "class+retrieval", "class+neighbours")
     }
     for d in (
         Decoding(),
@@ -268,6 +268,7 @@ def test_every_decoder_explains_a_trained_model(trained):
         Decoding(method="diverse-beam", beam_width=4, groups=2, diversity=1.0),
         Decoding(method="sample", num_samples=3, top_p=0.9, temperature=0.7),
         Decoding(method="sample", num_samples=4, rerank="class"),
+        Decoding(method="sample", num_samples=4, rerank="class+retrieval"),
         Decoding(method="sample", num_samples=4, rerank="class+neighbours"),
     ):
         out = model.explain(x, d, reranker=rerankers.get(d.rerank))
