@@ -149,6 +149,17 @@ class Bench:
         self.base = {
             k: v.format(**fill) if isinstance(v, str) else v for k, v in DATASETS[dataset].items()
         }
+        base = TrainConfig(**self.base)
+        # the reward sets this data set's recipe can run: "dropout_decisions" needs a classifier
+        # with dropout (SynthBirds uses the demo's paper recipe, which has none)
+        dropout = any(
+            base.resolved(n) > 0 for n in ("classifier_dropout", "classifier_input_dropout")
+        )
+        self.reward_sets = {
+            name: options
+            for name, options in REWARD_SETS.items()
+            if dropout or not options.get("dropout_decisions")
+        }
 
     def run_dir(self, name: str) -> Path:
         return self.work / "runs" / name
@@ -274,7 +285,7 @@ def main(argv: list[str]) -> int:
     b = Bench(args.dataset, args.work.resolve(), args.steps, args.val_only)
     # single seed: every variant, the discriminative reward sets, gve (most telling first)
     b.train("interpnet2-s0", variant="interpnet", seed=0)
-    first, *others = REWARD_SETS
+    first, *others = b.reward_sets
     b.finetune(f"disc-{first}-s0", "interpnet2-s0", **{**PHASE3, **REWARD_SETS[first]})
     b.full(f"disc-{first}-s0")
     b.full("interpnet2-s0")
@@ -305,7 +316,7 @@ def main(argv: list[str]) -> int:
         _label_chain(b, seed, {name: SPECIFIC_SETS[name]} if name else {})
     _label_chain(b, 2, CONSENSUS_PROBES)
     # seeds 1 and 2 of captioning, InterpNET_2 and the best reward set (chosen on val)
-    best = _best_run(b, list(REWARD_SETS), "disc-")
+    best = _best_run(b, list(b.reward_sets), "disc-")
     for seed in (1, 2):
         b.train(f"captioning-s{seed}", variant="captioning", seed=seed)
         b.train(f"interpnet2-s{seed}", variant="interpnet", seed=seed)

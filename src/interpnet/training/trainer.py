@@ -265,16 +265,16 @@ class Trainer:
         if phase == "discriminative":
             self._load_best()  # the explainer phase's best model is the starting point
             self._cache_r()
-            self._setup_rewards()
-            example = self.data["train"].batch(torch.arange(1), self.device)
-            self.decision_mask = self.model.decision_mask(example).to(self.device)
             if self.args.dropout_decisions and not any(
                 isinstance(m, nn.Dropout) and m.p > 0 for m in self.model.classifier.modules()
-            ):
+            ):  # checked before the reward scorers are trained
                 raise ConfigError(
                     "dropout_decisions needs a classifier with dropout (the built-in MLP's "
                     "default recipe has it; the paper's recipe has none)"
                 )
+            self._setup_rewards()
+            example = self.data["train"].batch(torch.arange(1), self.device)
+            self.decision_mask = self.model.decision_mask(example).to(self.device)
             if self.args.cross_fit_folds:
                 self._setup_cross_fit(example)
             if self.args.swap_fraction > 0 and not self.decision_mask.any():
