@@ -26,6 +26,7 @@ from interpnet.cli.demo_cmd import DEMO_OVERRIDES
 from interpnet.decoding import Decoding
 from interpnet.metrics.evaluate import evaluate_run
 from interpnet.training import TrainConfig, configured_trainer, resume_run
+from interpnet.training.config import DROPOUT_OPTIONS
 from interpnet.training.configured import fine_tune_run
 
 HERE = Path(__file__).parent
@@ -152,9 +153,7 @@ class Bench:
         base = TrainConfig(**self.base)
         # the reward sets this data set's recipe can run: "dropout_decisions" needs a classifier
         # with dropout (SynthBirds uses the demo's paper recipe, which has none)
-        dropout = any(
-            base.resolved(n) > 0 for n in ("classifier_dropout", "classifier_input_dropout")
-        )
+        dropout = any(base.resolved(n) > 0 for n in DROPOUT_OPTIONS)
         self.reward_sets = {
             name: options
             for name, options in REWARD_SETS.items()

@@ -43,7 +43,8 @@ RECIPES: dict[str, dict[str, Any]] = {
     },
 }
 _RECIPE_KEYS = tuple(RECIPES["paper"])
-_DROPOUTS = ("classifier_dropout", "classifier_input_dropout")  # built by the CLI, not Trainer
+# built by the CLI, not Trainer
+DROPOUT_OPTIONS = ("classifier_dropout", "classifier_input_dropout")
 
 
 @dataclass
@@ -152,7 +153,7 @@ class TrainConfig:
         """An option's value, or the recipe's when it is ``None``."""
         value = getattr(self, name)
         value = RECIPES[self.recipe][name] if value is None else value
-        if name in _DROPOUTS and not 0 <= value < 1:
+        if name in DROPOUT_OPTIONS and not 0 <= value < 1:
             raise ConfigError(f"{name} must be in [0, 1), got {value}")
         return value
 
@@ -166,7 +167,7 @@ class TrainConfig:
             discriminative_epochs=(10 if gve else 0) if epochs is None else epochs,
             rewards=self.rewards or ({"class-true": 1.0} if gve else {}),
             **{name: getattr(self, name) for name in own},
-            **{k: self.resolved(k) for k in _RECIPE_KEYS if k not in _DROPOUTS},
+            **{k: self.resolved(k) for k in _RECIPE_KEYS if k not in DROPOUT_OPTIONS},
         )
 
     def conditioning(self) -> Conditioning:

@@ -267,21 +267,21 @@ class Trainer:
             self._cache_r()
             if self.args.dropout_decisions and not any(
                 isinstance(m, nn.Dropout) and m.p > 0 for m in self.model.classifier.modules()
-            ):  # checked before the reward scorers are trained
+            ):  # the checks come before the reward scorers and cross-fit copies are trained
                 raise ConfigError(
                     "dropout_decisions needs a classifier with dropout (the built-in MLP's "
                     "default recipe has it; the paper's recipe has none)"
                 )
-            self._setup_rewards()
             example = self.data["train"].batch(torch.arange(1), self.device)
             self.decision_mask = self.model.decision_mask(example).to(self.device)
-            if self.args.cross_fit_folds:
-                self._setup_cross_fit(example)
             if self.args.swap_fraction > 0 and not self.decision_mask.any():
                 raise ConfigError(
                     f"swap_fraction needs decision parts in r(x); {self.conditioning.name} "
                     "reads none (it reads the input only, or a label)"
                 )
+            self._setup_rewards()
+            if self.args.cross_fit_folds:
+                self._setup_cross_fit(example)
             if state["best"] is None:
                 state["best"] = [self._validation_reward()["val_reward"]]
                 self.log(
