@@ -270,6 +270,8 @@ def test_every_decoder_explains_a_trained_model(trained):
         Decoding(method="sample", num_samples=4, rerank="class"),
         Decoding(method="sample", num_samples=4, rerank="class+retrieval"),
         Decoding(method="sample", num_samples=4, rerank="class+neighbours"),
+        Decoding(method="contrastive", contrast=0.5, distractor="neighbour"),
+        Decoding(method="contrastive", contrast=0.3, distractor="mean"),
     ):
         out = model.explain(x, d, reranker=rerankers.get(d.rerank))
         assert len(out) == len(data) and all(e.sentence for e in out)
@@ -509,6 +511,10 @@ def test_cli_rewards_and_decoders(tiny_birds, tmp_path, capsys):
         == 2
     )
     assert "must divide" in capsys.readouterr().err
+    contrastive = ["--decode", "contrastive", "--contrast", "0.4", "--distractor", "mean"]
+    assert main(["explain", str(run), "--split", "test", *contrastive, "--quiet"]) == 0
+    assert main(["explain", str(run), "--split", "test", *contrastive[:2], "--contrast", "1"]) == 2
+    assert "contrast must be in [0, 1)" in capsys.readouterr().err
     flags = ["--no-human", "--no-java", "--no-retrieval", "--quiet"]
     assert main(["evaluate", str(run), *flags, "--decode", "beam", "--beam-width", "2"]) == 0
     saved = json.loads((run / "metrics.json").read_text())

@@ -141,10 +141,19 @@ def log(msg: str) -> None:
 
 
 class Bench:
-    def __init__(self, dataset: str, work: Path, patterns: list[str], val_only: bool = False):
+    def __init__(
+        self,
+        dataset: str,
+        work: Path,
+        patterns: list[str],
+        val_only: bool = False,
+        out: Path | None = None,
+        decoders: dict[str, Decoding] | None = None,
+    ):
         self.dataset, self.work, self.patterns = dataset, work, patterns
         self.val_only = val_only  # probing: train and evaluate on val, never look at test
-        self.out = RESULTS / dataset
+        self.out = out or RESULTS / dataset  # a probe keeps its results apart
+        self.decoders = decoders or {**DECODERS, **PROBE_DECODERS}
         self.out.mkdir(parents=True, exist_ok=True)
         fill = {"work": str(work)}
         self.base = {
@@ -228,7 +237,7 @@ class Bench:
                 human=human,
                 progress=False,
                 log=log,
-                decoding={**DECODERS, **PROBE_DECODERS}[decoder],
+                decoding=self.decoders[decoder],
                 counterfactual=split == "test",  # not part of the choice on val
                 judge_cache=self.work / "judge-features",
             )
@@ -237,13 +246,13 @@ class Bench:
         step = f"eval-{name}-{split}-{decoder}" + ("-human" if human else "")
         return self.step(step, go, needs=name)
 
-    def choose_decoder(self, name: str) -> str | None:
-        """The decoder with the best val score: fidelity + distinct share + self-retrieval
-        R@5, among those meeting the language floor (all, if none does)."""
+    def choose_decoder(self, name: str, candidates: list[str] | None = None) -> str | None:
+        """The decoder (of ``candidates``, by default DECODERS) with the best val score:
+        fidelity + distinct share + self-retrieval R@5, among those meeting the language floor
+        (all, if none does)."""
         scored = {}
-        for decoder in DECODERS:
-            if decoder in SKIP_DECODERS.get(self.dataset, ()):
-                continue
+        skip = SKIP_DECODERS.get(self.dataset, ())
+        for decoder in candidates or [d for d in DECODERS if d not in skip]:
             r = self.evaluate(name, "val", decoder)
             if r is None:
                 return None

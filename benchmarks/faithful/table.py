@@ -235,7 +235,7 @@ def main() -> None:
     compact = sys.argv[1:] == ["compact"]
     if compact:
         COLUMNS = [c for c in COLUMNS if c[0] in COMPACT]
-    for dataset in sorted(p.name for p in RESULTS.iterdir() if p.is_dir()):
+    for dataset in sorted(p.name for p in RESULTS.iterdir() if p.is_dir() and p.name != "probes"):
         print(f"## {dataset} (test split)\n")
         print(table(dataset))
         if compact:

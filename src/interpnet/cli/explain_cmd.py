@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from interpnet.decoding import Decoding
+from interpnet.decoding.contrastive import DISTRACTORS
 from interpnet.decoding.strategy import METHODS
 from interpnet.devices import resolve_device
 from interpnet.errors import InterpnetError
@@ -70,6 +71,27 @@ def add_decoding_flags(p: argparse.ArgumentParser) -> None:
         help="with --rerank: weight of the mean word log-probability (default: 0)",
     )
     p.add_argument("--decode-seed", type=int, default=0, help="sampling seed (default: 0)")
+    p.add_argument(
+        "--contrast",
+        type=float,
+        default=0.5,
+        help="contrastive: weight in [0, 1) of the distractor's log-probability, subtracted "
+        "(default: 0.5)",
+    )
+    p.add_argument(
+        "--plausibility",
+        type=float,
+        default=0.1,
+        help="contrastive: only words at least this share of the likeliest word's "
+        "probability (default: 0.1)",
+    )
+    p.add_argument(
+        "--distractor",
+        choices=DISTRACTORS,
+        default="neighbour",
+        help="contrastive: the batch's most similar other input, or the mean of the others "
+        "(default: neighbour)",
+    )
 
 
 def decoding_from_args(args: argparse.Namespace) -> Decoding:
@@ -86,6 +108,9 @@ def decoding_from_args(args: argparse.Namespace) -> Decoding:
         rerank=args.rerank,
         rerank_weight=args.rerank_weight,
         seed=args.decode_seed,
+        contrast=args.contrast,
+        plausibility=args.plausibility,
+        distractor=args.distractor,
     )
 
 

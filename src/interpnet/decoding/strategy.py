@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from interpnet.decoding.beam import beam_candidates, length_penalty
+from interpnet.decoding.contrastive import DISTRACTORS, contrastive_decode
 from interpnet.decoding.greedy import greedy_decode
 from interpnet.decoding.sampling import sample
 from interpnet.errors import ConfigError
@@ -17,7 +18,7 @@ from interpnet.errors import ConfigError
 if TYPE_CHECKING:  # for type hints only: interpnet.model imports decoding, not the reverse
     from interpnet.model.explainer import LRCNExplainer
 
-METHODS = ("greedy", "beam", "diverse-beam", "sample")
+METHODS = ("greedy", "beam", "diverse-beam", "sample", "contrastive")
 
 
 @dataclass
@@ -31,6 +32,10 @@ class Decoding:
       penalty; the beams are the candidates.
     - ``sample``: ``num_samples`` sentences sampled with ``temperature`` and nucleus ``top_p``
       (seeded by ``seed``); without reranking the most probable (per word) is kept.
+    - ``contrastive``: greedy on ``log p(w | image) - contrast * log p(w | distractor)`` among
+      the words with ``p(w | image) >= plausibility * max p``; the ``distractor`` is the
+      batch's most similar other input (``neighbour``) or its mean (``mean``): it demotes what
+      similar images share (the class template) and keeps what this image's r(x) adds.
 
     ``rerank`` names a score the caller supplies at decode time (a reranker, e.g. the run's
     reward sentence classifier ``"class"`` or retrieval model ``"retrieval"``): each input keeps
@@ -50,6 +55,9 @@ class Decoding:
     rerank: str | None = None
     rerank_weight: float = 0.0
     seed: int = 0
+    contrast: float = 0.5
+    plausibility: float = 0.1
+    distractor: str = "neighbour"
 
     def __post_init__(self) -> None:
         if self.method is None:
@@ -73,10 +81,18 @@ class Decoding:
             raise ConfigError(f"decoding temperature must be positive, got {self.temperature}")
         if not 0 < self.top_p <= 1:
             raise ConfigError(f"decoding top_p must be in (0, 1], got {self.top_p}")
+        if not 0 <= self.contrast < 1:
+            raise ConfigError(f"decoding contrast must be in [0, 1), got {self.contrast}")
+        if not 0 < self.plausibility <= 1:
+            raise ConfigError(f"decoding plausibility must be in (0, 1], got {self.plausibility}")
+        if self.distractor not in DISTRACTORS:
+            raise ConfigError(
+                f"unknown decoding distractor {self.distractor!r}; choose one of {DISTRACTORS}"
+            )
 
     @property
     def num_candidates(self) -> int:
-        if self.method == "greedy":
+        if self.method in ("greedy", "contrastive"):
             return 1
         return self.num_samples if self.method == "sample" else self.beam_width
 
@@ -102,8 +118,20 @@ def decode_candidates(
     """Candidates of every input: token ids (B, K, L), model log-probabilities (B, K), lengths
     in words incl. ``<eos>`` (B, K), and the index (B,) of the one kept without reranking."""
     batch, d = cond.shape[0], decoding
-    if d.method == "greedy":
-        ids, logp = greedy_decode(explainer, cond, bos_id, eos_id, d.max_length)
+    if d.method in ("greedy", "contrastive"):  # one candidate per input
+        if d.method == "greedy":
+            ids, logp = greedy_decode(explainer, cond, bos_id, eos_id, d.max_length)
+        else:
+            ids, logp = contrastive_decode(
+                explainer,
+                cond,
+                bos_id,
+                eos_id,
+                d.contrast,
+                d.plausibility,
+                d.distractor,
+                d.max_length,
+            )
         ids, logp = ids.unsqueeze(1), logp.unsqueeze(1)
         return ids, logp, _lengths(ids), torch.zeros(batch, dtype=torch.long)
     if d.method == "sample":
