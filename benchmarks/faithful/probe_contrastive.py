@@ -23,12 +23,15 @@ from run import LABEL_SET, PHASE3, RESULTS, REWARD_SETS, Bench
 
 from interpnet.decoding import Decoding
 
+# The weights in [0, 1); the mean distractor also at 0.8 and 0.9 (at 0.6 the phase-3 model
+# kept its val fidelity and CIDEr-D 64.1, above the floor of 60)
+GRID = {"neighbour": (0.3, 0.6), "mean": (0.3, 0.6, 0.8, 0.9)}
 CONTRASTIVE = {
     "greedy": Decoding(),
     **{
         f"contrast{c}-{d}": Decoding(method="contrastive", contrast=c, distractor=d)
-        for d in ("neighbour", "mean")
-        for c in (0.3, 0.6)
+        for d, weights in GRID.items()
+        for c in weights
     },
 }
 
