@@ -34,8 +34,9 @@ class Decoding:
       (seeded by ``seed``); without reranking the most probable (per word) is kept.
     - ``contrastive``: greedy on ``log p(w | image) - contrast * log p(w | distractor)`` among
       the words with ``p(w | image) >= plausibility * max p``; the ``distractor`` is the
-      batch's most similar other input (``neighbour``) or its mean (``mean``): it demotes what
-      similar images share (the class template) and keeps what this image's r(x) adds.
+      batch's most similar other input (``neighbour``) or the mean of its other inputs
+      (``mean``): it demotes what similar images share (the class template) and keeps what
+      this image's r(x) adds. The sentence depends on the batch it is decoded in.
 
     ``rerank`` names a score the caller supplies at decode time (a reranker, e.g. the run's
     reward sentence classifier ``"class"`` or retrieval model ``"retrieval"``): each input keeps
