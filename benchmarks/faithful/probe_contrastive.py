@@ -54,7 +54,7 @@ def main(argv: list[str]) -> int:
     if args.test:
         for run in (label, first):
             best = b.choose_decoder(run, list(CONTRASTIVE))
-            for decoder in {"greedy", best} - {None}:
+            for decoder in dict.fromkeys(d for d in ("greedy", best) if d):  # in this order
                 b.evaluate(run, "test", decoder)
     return 0
 
