@@ -11,6 +11,7 @@ Written here because no kept library decodes a custom LSTM step this way.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import torch
@@ -65,11 +66,11 @@ def contrastive_decode(
         raise ValueError(f"plausibility must be in (0, 1], got {plausibility}")
     batch = cond.shape[0]
     both = torch.cat([cond, distractors(cond, distractor)], dim=0)
-    floor = torch.log(torch.tensor(plausibility))
+    floor = math.log(plausibility)
 
     def choose(logp: torch.Tensor) -> torch.Tensor:
         own, other = logp[:batch], logp[batch:]
-        plausible = own >= own.max(dim=-1, keepdim=True).values + floor.to(own.device)
+        plausible = own >= own.max(dim=-1, keepdim=True).values + floor
         score = (own - contrast * other).masked_fill(~plausible, float("-inf"))
         return score.argmax(dim=-1).repeat(2)
 
