@@ -279,6 +279,15 @@ def test_every_decoder_explains_a_trained_model(trained):
         assert [e.sentence for e in out] == [e.sentence for e in again]
     with pytest.raises(ValueError, match="no reranker"):
         model.explain(x, Decoding(method="sample", num_samples=2, rerank="class"))
+    # the bank distractors: one sentence per input, the same in batches of any size
+    bank = model.distractor_bank(train)
+    assert bank.summary()["images"] == len(train)
+    for kind in ("train-mean", "class-mean", "rival"):
+        d = Decoding(method="contrastive", contrast=0.6, distractor=kind, bank=bank)
+        whole = [e.sentence for e in model.explain(x, d)]
+        assert whole == [e.sentence for e in model.explain(x, d, batch_size=3)]
+    with pytest.raises(ValueError, match="needs a DistractorBank"):
+        model.explain(x, Decoding(method="contrastive", distractor="rival"))
 
 
 # ---- rewards and their separation from the judges ------------------------------------------
@@ -515,6 +524,11 @@ def test_cli_rewards_and_decoders(tiny_birds, tmp_path, capsys):
     assert main(["explain", str(run), "--split", "test", *contrastive, "--quiet"]) == 0
     assert main(["explain", str(run), "--split", "test", *contrastive[:2], "--contrast", "1"]) == 2
     assert "contrast must be in [0, 1)" in capsys.readouterr().err
+    bank = ["--decode", "contrastive", "--distractor", "class-mean", "--quiet"]
+    assert main(["explain", str(run), "--split", "test", *bank]) == 0
+    assert main(["evaluate", str(run), "--no-human", "--no-java", "--no-retrieval", *bank]) == 0
+    saved = json.loads((run / "metrics.json").read_text())["decoding"]
+    assert saved["distractor"] == "class-mean" and saved["bank"]["images"] > 0
     flags = ["--no-human", "--no-java", "--no-retrieval", "--quiet"]
     assert main(["evaluate", str(run), *flags, "--decode", "beam", "--beam-width", "2"]) == 0
     saved = json.loads((run / "metrics.json").read_text())

@@ -11,7 +11,7 @@ from interpnet.devices import resolve_device
 from interpnet.errors import InterpnetError
 from interpnet.model import InterpNet
 from interpnet.report import explain_files, explain_split, split_accuracy, write_jsonl
-from interpnet.training.data import model_split, run_config
+from interpnet.training.data import model_split, run_config, with_distractor_bank
 from interpnet.training.rewards import RERANK_SCORES, configured_reranker
 
 
@@ -89,8 +89,10 @@ def add_decoding_flags(p: argparse.ArgumentParser) -> None:
         "--distractor",
         choices=DISTRACTORS,
         default="neighbour",
-        help="contrastive: the batch's most similar other input, or the mean of the others "
-        "(default: neighbour)",
+        help="contrastive: the batch's most similar other input (neighbour) or the mean of "
+        "the others (mean), or, the same in any batch, the mean of the run's training images "
+        "(train-mean), of those of the predicted class (class-mean) or of the most similar "
+        "other class (rival) (default: neighbour)",
     )
 
 
@@ -144,10 +146,13 @@ def run(args: argparse.Namespace) -> int:
     if not args.inputs and not args.split:
         raise InterpnetError("give image files to explain, or --split NAME")
     model = InterpNet.from_pretrained(args.run_dir).to(resolve_device(args.device))
-    cfg = run_config(args.run_dir, args.data_root) if decoding.rerank or args.split else None
+    needs_cfg = decoding.rerank or decoding.needs_bank or args.split
+    cfg = run_config(args.run_dir, args.data_root) if needs_cfg else None
     reranker = None
     if decoding.rerank:
         reranker = configured_reranker(model, cfg, args.run_dir, decoding.rerank, not args.quiet)
+    if decoding.needs_bank:
+        decoding = with_distractor_bank(model, cfg, decoding, not args.quiet, log=print)
     decode = {"decoding": decoding, "reranker": reranker}
     if args.split:
         split = model_split(model, cfg, args.split, not args.quiet, log=print)

@@ -17,20 +17,22 @@ from typing import TYPE_CHECKING
 import torch
 import torch.nn.functional as F
 
+from interpnet.decoding.distractor_bank import BANK_DISTRACTORS, DistractorBank
 from interpnet.decoding.greedy import decode_loop
 
 if TYPE_CHECKING:  # for type hints only: interpnet.model imports decoding, not the reverse
     from interpnet.model.explainer import LRCNExplainer
 
-DISTRACTORS = ("neighbour", "mean")
+BATCH_DISTRACTORS = ("neighbour", "mean")
+DISTRACTORS = BATCH_DISTRACTORS + BANK_DISTRACTORS
 
 
 def distractors(cond: torch.Tensor, kind: str = "neighbour") -> torch.Tensor:
     """One distractor conditioning vector per input (B, D) from the batch's own (B, D):
     ``neighbour`` = the most similar other input of the batch (cosine), ``mean`` = the mean of
     the other inputs. A batch of one input is its own distractor (then the decoding is greedy)."""
-    if kind not in DISTRACTORS:
-        raise ValueError(f"unknown distractor {kind!r}; choose one of {DISTRACTORS}")
+    if kind not in BATCH_DISTRACTORS:
+        raise ValueError(f"unknown batch distractor {kind!r}; choose one of {BATCH_DISTRACTORS}")
     batch = cond.shape[0]
     if batch == 1:
         return cond.clone()
@@ -52,6 +54,8 @@ def contrastive_decode(
     plausibility: float = 0.1,
     distractor: str = "neighbour",
     max_length: int = 30,
+    labels: torch.Tensor | None = None,
+    bank: DistractorBank | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Decode a batch: each next word maximises ``log p(w | image) - contrast * log p(w |
     distractor)`` over the words with ``p(w | image) >= plausibility * max p(. | image)``; both
@@ -59,13 +63,24 @@ def contrastive_decode(
     the image (B,). ``contrast=0`` is greedy decoding; below 1, the own log-probability keeps
     the larger weight (``(1 - contrast) log p(w | image) + contrast log [p(w | image) / p(w |
     distractor)]``, Vedantam et al.'s form), so an input that is its own distractor decodes
-    greedily."""
+    greedily. The batch distractors (``neighbour``, ``mean``) come from ``cond`` itself; the
+    bank ones (``train-mean``, ``class-mean``, ``rival``) from ``bank`` and the inputs'
+    predicted classes ``labels``, so each input's sentence is the same in any batch."""
     if not 0 <= contrast < 1:
         raise ValueError(f"contrast must be in [0, 1), got {contrast}")
     if not 0 < plausibility <= 1:
         raise ValueError(f"plausibility must be in (0, 1], got {plausibility}")
     batch = cond.shape[0]
-    both = torch.cat([cond, distractors(cond, distractor)], dim=0)
+    if distractor in BANK_DISTRACTORS:
+        if bank is None:
+            raise ValueError(
+                f"the {distractor!r} distractor needs a DistractorBank, e.g. "
+                "InterpNet.distractor_bank(training split)"
+            )
+        other = bank.distractors(cond, labels, distractor)
+    else:
+        other = distractors(cond, distractor)
+    both = torch.cat([cond, other], dim=0)
     floor = math.log(plausibility)
 
     def choose(logp: torch.Tensor) -> torch.Tensor:

@@ -4,13 +4,14 @@ diverse beam, sampling) and, optionally, a reranking of its candidates by a scor
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 import torch
 
 from interpnet.decoding.beam import beam_candidates, length_penalty
 from interpnet.decoding.contrastive import DISTRACTORS, contrastive_decode
+from interpnet.decoding.distractor_bank import BANK_DISTRACTORS, DistractorBank
 from interpnet.decoding.greedy import greedy_decode
 from interpnet.decoding.sampling import sample
 from interpnet.errors import ConfigError
@@ -36,7 +37,12 @@ class Decoding:
       the words with ``p(w | image) >= plausibility * max p``; the ``distractor`` is the
       batch's most similar other input (``neighbour``) or the mean of its other inputs
       (``mean``): it demotes what similar images share (the class template) and keeps what
-      this image's r(x) adds. The sentence depends on the batch it is decoded in.
+      this image's r(x) adds. The sentence then depends on the batch it is decoded in; the
+      ``bank`` distractors do not: ``train-mean`` (all reference images), ``class-mean`` (the
+      predicted class's), ``rival`` (the most similar other class's), from a
+      :class:`~interpnet.decoding.distractor_bank.DistractorBank` given as ``bank`` (e.g.
+      ``model.distractor_bank(training split)``; ``evaluate_run`` and the CLI build it from
+      the run's training split).
 
     ``rerank`` names a score the caller supplies at decode time (a reranker, e.g. the run's
     reward sentence classifier ``"class"`` or retrieval model ``"retrieval"``): each input keeps
@@ -59,6 +65,7 @@ class Decoding:
     contrast: float = 0.5
     plausibility: float = 0.1
     distractor: str = "neighbour"
+    bank: DistractorBank | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.method is None:
@@ -90,6 +97,10 @@ class Decoding:
             raise ConfigError(
                 f"unknown decoding distractor {self.distractor!r}; choose one of {DISTRACTORS}"
             )
+        if self.bank is not None and not isinstance(self.bank, DistractorBank):
+            raise ConfigError(
+                f"decoding bank must be a DistractorBank, got {type(self.bank).__name__}"
+            )
 
     @property
     def num_candidates(self) -> int:
@@ -97,8 +108,17 @@ class Decoding:
             return 1
         return self.num_samples if self.method == "sample" else self.beam_width
 
+    @property
+    def needs_bank(self) -> bool:
+        """Whether this decoding reads a distractor bank (``bank``)."""
+        return self.method == "contrastive" and self.distractor in BANK_DISTRACTORS
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The options, for JSON (the bank as what it holds)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "bank"}
+        if self.bank is not None:
+            out["bank"] = self.bank.summary()
+        return out
 
 
 def resolve_decoding(decoding: Decoding | None, options: dict[str, Any]) -> Decoding:
@@ -115,9 +135,11 @@ def decode_candidates(
     eos_id: int,
     decoding: Decoding,
     generator: torch.Generator | None = None,
+    labels: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Candidates of every input: token ids (B, K, L), model log-probabilities (B, K), lengths
-    in words incl. ``<eos>`` (B, K), and the index (B,) of the one kept without reranking."""
+    in words incl. ``<eos>`` (B, K), and the index (B,) of the one kept without reranking.
+    ``labels``: the inputs' predicted classes (for a bank distractor)."""
     batch, d = cond.shape[0], decoding
     if d.method in ("greedy", "contrastive"):  # one candidate per input
         if d.method == "greedy":
@@ -132,6 +154,8 @@ def decode_candidates(
                 d.plausibility,
                 d.distractor,
                 d.max_length,
+                labels,
+                d.bank,
             )
         ids, logp = ids.unsqueeze(1), logp.unsqueeze(1)
         return ids, logp, _lengths(ids), torch.zeros(batch, dtype=torch.long)

@@ -29,7 +29,12 @@ from interpnet.report.explanations import align_records, explain_split, read_jso
 from interpnet.rundir import RunDirectory
 from interpnet.scorers.rewards import Reranker
 from interpnet.storage import write_json
-from interpnet.training.data import model_split, open_run_layout, run_config
+from interpnet.training.data import (
+    model_split,
+    open_run_layout,
+    run_config,
+    with_distractor_bank,
+)
 from interpnet.training.rewards import configured_reranker
 
 
@@ -104,6 +109,7 @@ def evaluate_run(
         data = model_split(model, cfg, split, progress, layout)
         if decoding.rerank is not None and reranker is None:
             reranker = configured_reranker(model, cfg, run, decoding.rerank, progress, log, layout)
+        decoding = with_distractor_bank(model, cfg, decoding, progress, layout, log)
         records = explain_split(
             model, data, progress=progress, decoding=decoding, reranker=reranker
         )

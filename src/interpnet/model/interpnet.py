@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from interpnet.decoding import Decoding, decode_candidates, rerank_choice, resolve_decoding
+from interpnet.decoding.distractor_bank import DistractorBank
 from interpnet.devices import mixed_precision
 from interpnet.errors import CheckpointError
 from interpnet.model.attribution import WordAttribution, WordAttributor
@@ -118,6 +119,23 @@ class InterpNet(nn.Module):
         return torch.cat([o[0] for o in outputs]), torch.cat([o[1] for o in outputs])
 
     @torch.no_grad()
+    def distractor_bank(self, data: Any, batch_size: int = 256) -> DistractorBank:
+        """The per-class mean conditioning of ``data`` (a reference split, e.g. the training
+        split, as :meth:`introspect_split` takes it) by the classifier's predicted class: the
+        fixed distractors of ``Decoding(method="contrastive", distractor="class-mean")`` and
+        the other bank distractors, so an explanation does not depend on its batch."""
+        logits, r = self.introspect_split(data, batch_size)
+        predicted = logits.argmax(dim=-1)
+        self.explainer.eval()
+        cond = torch.cat(
+            [
+                self.explainer.condition(r[i], predicted[i] if self.explainer.uses_label else None)
+                for i in torch.arange(len(r), device=r.device).split(batch_size)
+            ]
+        )
+        return DistractorBank.from_conditioning(cond, predicted, logits.shape[-1])
+
+    @torch.no_grad()
     def predict(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Predicted classes (N,) and their probabilities (N,)."""
         self.eval()
@@ -190,7 +208,7 @@ class InterpNet(nn.Module):
         with mixed_precision(r.device):  # bf16 on CUDA, float32 on the CPU
             cond = self.explainer.condition(r, labels if self.explainer.uses_label else None)
             ids, logp, lengths, best = decode_candidates(
-                self.explainer, cond, bos, eos, decoding, generator
+                self.explainer, cond, bos, eos, decoding, generator, labels
             )
         logp = logp.float()
         if decoding.rerank is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from torch import nn
 from interpnet.data.images import ImagePreprocessing
 from interpnet.data.layouts import Layout, open_layout, split_examples
 from interpnet.data.splits import SplitData, load_splits, split_data
+from interpnet.decoding import Decoding
 from interpnet.devices import resolve_device
 from interpnet.errors import ConfigError, InterpnetError
 from interpnet.features import extract_features
@@ -111,6 +113,23 @@ def model_split(
         layout = layout or open_run_layout(cfg)
         return load_splits(layout, (split,), pre, cfg.skip_missing, progress, log)[0][split]
     return load_run_data(cfg, (split,), progress, log)[0][split]
+
+
+def with_distractor_bank(
+    model: InterpNet,
+    cfg: TrainConfig,
+    decoding: Decoding,
+    progress: bool = True,
+    layout: Layout | None = None,
+    log: Callable[[str], None] = lambda _: None,
+) -> Decoding:
+    """``decoding``, given a distractor bank from the config's training split when it reads
+    one and has none (contrastive decoding with a ``train-mean``, ``class-mean`` or ``rival``
+    distractor)."""
+    if not decoding.needs_bank or decoding.bank is not None:
+        return decoding
+    train = model_split(model, cfg, "train", progress, layout, log)
+    return replace(decoding, bank=model.distractor_bank(train))
 
 
 def build_run_classifier(cfg: TrainConfig, spec: dict[str, Any], num_classes: int) -> nn.Module:
