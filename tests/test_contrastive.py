@@ -189,3 +189,12 @@ def test_decoding_bank_option():
     assert "bank" not in Decoding().to_dict()
     with pytest.raises(ConfigError, match="must be a DistractorBank"):
         Decoding(method="contrastive", distractor="rival", bank=torch.zeros(2))
+
+
+def test_report_names_the_contrastive_options():
+    from interpnet.report.html import _describe_decoding
+
+    d = Decoding(method="contrastive", distractor="class-mean", contrast=0.6, bank=_bank())
+    text = "contrastive, distractor class-mean, contrast 0.6 (bank of 3 training images)"
+    assert _describe_decoding(d.to_dict()) == text
+    assert _describe_decoding(Decoding(method="contrastive").to_dict()).endswith("contrast 0.5")

@@ -105,6 +105,10 @@ def _describe_decoding(d: dict[str, Any] | None) -> str:
         text += f", width {d.get('beam_width')}"
     if d.get("method") == "sample":
         text += f", {d.get('num_samples')} samples"
+    if d.get("method") == "contrastive":
+        text += f", distractor {d.get('distractor')}, contrast {d.get('contrast')}"
+        if d.get("bank"):
+            text += f" (bank of {d['bank']['images']} training images)"
     if d.get("rerank"):
         text += f", reranked by {d['rerank']}"
     return text
