@@ -2,9 +2,10 @@
 the contrastive probe's phase-3 run with batches of 256 (what the benchmark uses) and of 64,
 and writes the share of sentences that change and the distinct share of each (raw sentences).
 
-Usage (repository root, venv active, after probe_contrastive.py):
-  python benchmarks/faithful/probe_batch.py flowers WORKDIR
-writes results/probes/contrastive-<dataset>/batch-sensitivity.json.
+Usage (repository root, venv active, after probe_contrastive.py with the same grid):
+  python benchmarks/faithful/probe_batch.py flowers WORKDIR [bank]
+writes results/probes/contrastive[-bank]-<dataset>/batch-sensitivity.json; the ``bank`` grid
+checks the decoder its seed 0 chose on val, whose distractors do not come from the batch.
 """
 
 from __future__ import annotations
@@ -13,34 +14,40 @@ import json
 import sys
 from pathlib import Path
 
-from probe_contrastive import CONTRASTIVE
+from probe_contrastive import GRIDS
 from run import LABEL_SET, RESULTS
 
 from interpnet.model import InterpNet
 from interpnet.report.explanations import explain_inputs
-from interpnet.training.data import model_split, run_config
+from interpnet.training.data import model_split, run_config, with_distractor_bank
 
 DECODERS = ("contrast0.8-mean", "contrast0.6-neighbour")
 BATCHES = (256, 64)
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2:
+    if len(argv) not in (2, 3) or argv[2:] not in ([], ["bank"]):
         print(__doc__, file=sys.stderr)
         return 2
-    dataset, work = argv
+    dataset, work, *grid = argv
+    folder = RESULTS / "probes" / ("-".join(["contrastive", *grid, dataset]))
     run = Path(work).resolve() / "runs" / f"disc-label-{LABEL_SET}-s0"
+    decoders = DECODERS
+    if grid:
+        choice = json.loads((folder / f"choice-{run.name}.json").read_text())["chosen"]
+        decoders = (choice,)
+    grid_decoders = GRIDS[grid[0] if grid else "batch"]
     model = InterpNet.from_pretrained(run)
     out = {"run": str(run), "batches": BATCHES}
+    cfg = run_config(run)
     for split in ("val", "test"):
-        data = model_split(model, run_config(run), split, False)
-        for name in DECODERS:
+        data = model_split(model, cfg, split, False)
+        for name in decoders:  # a bank decoder gets its bank from the training split
+            decoding = with_distractor_bank(model, cfg, grid_decoders[name], False)
             sentences = [
                 [
                     e.sentence
-                    for e in explain_inputs(
-                        model, data, size, progress=False, decoding=CONTRASTIVE[name]
-                    )
+                    for e in explain_inputs(model, data, size, progress=False, decoding=decoding)
                 ]
                 for size in BATCHES
             ]
@@ -50,7 +57,7 @@ def main(argv: list[str]) -> int:
                 "distinct_share": [len(set(s)) / len(s) for s in sentences],
                 "images": len(a),
             }
-    path = RESULTS / "probes" / f"contrastive-{dataset}" / "batch-sensitivity.json"
+    path = folder / "batch-sensitivity.json"
     path.write_text(json.dumps(out, indent=1) + "\n")
     print(json.dumps(out, indent=1))
     return 0
