@@ -5,7 +5,8 @@ and writes the share of sentences that change and the distinct share of each (ra
 Usage (repository root, venv active, after probe_contrastive.py with the same grid):
   python benchmarks/faithful/probe_batch.py flowers WORKDIR [bank]
 writes results/probes/contrastive[-bank]-<dataset>/batch-sensitivity.json; the ``bank`` grid
-checks the decoder its seed 0 chose on val, whose distractors do not come from the batch.
+checks the bank decoder its seed 0 chose on val (choice-<run>-bank.json), whose distractors do
+not come from the batch, beside the batch ``mean`` at 0.8.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from probe_contrastive import GRIDS
+from probe_contrastive import GRIDS, REFERENCE
 from run import LABEL_SET, RESULTS
 
 from interpnet.model import InterpNet
@@ -34,8 +35,8 @@ def main(argv: list[str]) -> int:
     run = Path(work).resolve() / "runs" / f"disc-label-{LABEL_SET}-s0"
     decoders = DECODERS
     if grid:
-        choice = json.loads((folder / f"choice-{run.name}.json").read_text())["chosen"]
-        decoders = (choice,)
+        choice = json.loads((folder / f"choice-{run.name}-bank.json").read_text())["chosen"]
+        decoders = (REFERENCE["bank"], choice)  # the batch mean beside it
     grid_decoders = GRIDS[grid[0] if grid else "batch"]
     model = InterpNet.from_pretrained(run)
     out = {"run": str(run), "batches": BATCHES}

@@ -13,7 +13,8 @@ language floor) on test. Two grids:
 - ``bank`` (results/probes/contrastive-bank-<dataset>/): the batch-independent distractors of a
   DistractorBank built from the training split, with the batch ``mean`` at 0.8 (stop 23's
   choice) beside them, on the phase-3 model of each seed; with --test the batch ``mean`` 0.8
-  is evaluated on test too, for the comparison.
+  and the best of greedy and the bank decoders on val (choice-<run>-bank.json) are evaluated
+  on test too, for the comparison.
 
 Usage (repository root, venv active; resumable like run.py):
   python benchmarks/faithful/probe_contrastive.py flowers WORKDIR [--grid bank] [--seeds 0 1 2]
@@ -82,6 +83,9 @@ def main(argv: list[str]) -> int:
         for run in runs:
             best = b.choose_decoder(run, list(grid))
             wanted = ("greedy", best, REFERENCE.get(args.grid))
+            if args.grid == "bank":  # the best batch-independent one too, chosen on val
+                bank = [d for d in grid if d == "greedy" or grid[d].needs_bank]
+                wanted += (b.choose_decoder(run, bank, tag="-bank"),)
             for decoder in dict.fromkeys(d for d in wanted if d):  # in this order
                 b.evaluate(run, "test", decoder)
     return 0

@@ -246,10 +246,12 @@ class Bench:
         step = f"eval-{name}-{split}-{decoder}" + ("-human" if human else "")
         return self.step(step, go, needs=name)
 
-    def choose_decoder(self, name: str, candidates: list[str] | None = None) -> str | None:
+    def choose_decoder(
+        self, name: str, candidates: list[str] | None = None, tag: str = ""
+    ) -> str | None:
         """The decoder (of ``candidates``, by default DECODERS) with the best val score:
         fidelity + distinct share + self-retrieval R@5, among those meeting the language floor
-        (all, if none does)."""
+        (all, if none does); written to choice-<name><tag>.json."""
         scored = {}
         skip = SKIP_DECODERS.get(self.dataset, ())
         for decoder in candidates or [d for d in DECODERS if d not in skip]:
@@ -265,7 +267,7 @@ class Bench:
             )
             scored[decoder] = (floor, score)
         best = max(scored, key=lambda d: scored[d])
-        (self.out / f"choice-{name}.json").write_text(
+        (self.out / f"choice-{name}{tag}.json").write_text(
             json.dumps({"chosen": best, "scores": scored}, indent=1) + "\n"
         )
         return best
