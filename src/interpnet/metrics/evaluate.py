@@ -83,7 +83,8 @@ def evaluate_run(
     The data is the run's (``train_config.json``) or ``data_root``; ``model`` is the run's
     model when it is already loaded (needed for a classifier the run cannot rebuild itself).
     ``decoding`` (or its fields as keyword arguments) says how to decode; a reranking decoding
-    uses ``reranker`` or else the run's reward models. Besides the caption metrics it reports
+    uses ``reranker`` or else the run's reward models, a contrastive one with a bank distractor
+    its ``bank`` or else one built from the run's training split. Besides the caption metrics it reports
     specificity, and, by judges trained on the validation references (a sentence classifier;
     with ``retrieval``, an image-text retrieval model on pretrained backbone features): class
     relevance, introspection fidelity, self-retrieval and (``counterfactual``, when the model
