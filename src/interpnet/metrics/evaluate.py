@@ -80,18 +80,18 @@ def evaluate_run(
 ) -> dict[str, Any]:
     """Evaluate a run directory on one split; writes ``metrics.json`` (test) and returns it.
 
-    The data is the run's (``train_config.json``) or ``data_root``; ``model`` is the run's
-    model when it is already loaded (needed for a classifier the run cannot rebuild itself).
+    The data is the run's (``train_config.json``) or ``data_root``; ``model`` is the run's model
+    when it is already loaded (needed for a classifier the run cannot rebuild itself).
     ``decoding`` (or its fields as keyword arguments) says how to decode; a reranking decoding
     uses ``reranker`` or else the run's reward models, a contrastive one with a bank distractor
-    its ``bank`` or else one built from the run's training split. Besides the caption metrics it reports
-    specificity, and, by judges trained on the validation references (a sentence classifier;
-    with ``retrieval``, an image-text retrieval model on pretrained backbone features): class
-    relevance, introspection fidelity, self-retrieval and (``counterfactual``, when the model
-    decodes) the counterfactual move rate. ``judge_cache``: a feature-cache folder for the
-    judges' backbone features shared among runs. Human agreement, which depends only on the
-    split's references, is computed once and cached in ``human_cache`` (default: the user
-    cache folder). ``device``: where the run's model decodes (``"auto"``: CUDA when
+    its ``bank`` or else one built from the run's training split. Besides the caption metrics it
+    reports specificity, and, by judges trained on the validation references (a sentence
+    classifier; with ``retrieval``, an image-text retrieval model on pretrained backbone
+    features): class relevance, introspection fidelity, self-retrieval and (``counterfactual``,
+    when the model decodes) the counterfactual move rate. ``judge_cache``: a feature-cache
+    folder for the judges' backbone features shared among runs. Human agreement, which depends
+    only on the split's references, is computed once and cached in ``human_cache`` (default: the
+    user cache folder). ``device``: where the run's model decodes (``"auto"``: CUDA when
     available; a given ``model`` stays where it is). Undefined values are ``None``.
     """
     start = time.time()
