@@ -41,10 +41,11 @@ def main(argv: list[str]) -> int:
     model = InterpNet.from_pretrained(run)
     out = {"run": str(run), "batches": BATCHES}
     cfg = run_config(run)
+    # a bank decoder gets its bank from the training split, once for both splits
+    decodings = {n: with_distractor_bank(model, cfg, grid_decoders[n], False) for n in decoders}
     for split in ("val", "test"):
         data = model_split(model, cfg, split, False)
-        for name in decoders:  # a bank decoder gets its bank from the training split
-            decoding = with_distractor_bank(model, cfg, grid_decoders[name], False)
+        for name, decoding in decodings.items():
             sentences = [
                 [
                     e.sentence

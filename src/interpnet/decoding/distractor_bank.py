@@ -88,10 +88,9 @@ class DistractorBank:
                 f"the distractor bank holds {self.class_means.shape[1]}-d conditioning vectors, "
                 f"the explainer gives {cond.shape[1]}-d ones: build the bank with this model"
             )
-        means = self.class_means.to(cond.device)
+        means, overall = self.class_means.to(cond.device), self.mean.to(cond.device)
         if kind == "train-mean":
-            out = self.mean.to(cond.device).expand(cond.shape[0], -1)
-            return out.to(cond.dtype)
+            return overall.expand(cond.shape[0], -1).to(cond.dtype)
         if labels is None:
             raise ValueError(f"the {kind!r} distractor needs the inputs' predicted classes")
         labels = labels.to(cond.device).long()
@@ -100,10 +99,10 @@ class DistractorBank:
         present = (self.counts > 0).to(cond.device)
         if kind == "class-mean":
             own = present[labels].unsqueeze(1)
-            return torch.where(own, means[labels], self.mean.to(cond.device)).to(cond.dtype)
+            return torch.where(own, means[labels], overall).to(cond.dtype)
         sim = F.normalize(cond.float(), dim=1) @ F.normalize(means, dim=1).T  # (B, K)
         sim = sim.masked_fill(~present, float("-inf"))
         sim[torch.arange(len(labels), device=cond.device), labels] = float("-inf")
         best, rival = sim.max(dim=1)
         alone = ~torch.isfinite(best).unsqueeze(1)  # no other class has reference images
-        return torch.where(alone, self.mean.to(cond.device), means[rival]).to(cond.dtype)
+        return torch.where(alone, overall, means[rival]).to(cond.dtype)

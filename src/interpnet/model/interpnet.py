@@ -126,13 +126,7 @@ class InterpNet(nn.Module):
         the other bank distractors, so an explanation does not depend on its batch."""
         logits, r = self.introspect_split(data, batch_size)
         predicted = logits.argmax(dim=-1)
-        self.explainer.eval()
-        cond = torch.cat(
-            [
-                self.explainer.condition(r[i], predicted[i] if self.explainer.uses_label else None)
-                for i in torch.arange(len(r), device=r.device).split(batch_size)
-            ]
-        )
+        cond = self.explainer.condition(r, predicted if self.explainer.uses_label else None)
         return DistractorBank.from_conditioning(cond, predicted, logits.shape[-1])
 
     @torch.no_grad()
