@@ -529,6 +529,13 @@ def test_cli_rewards_and_decoders(tiny_birds, tmp_path, capsys):
     assert main(["evaluate", str(run), "--no-human", "--no-java", "--no-retrieval", *bank]) == 0
     saved = json.loads((run / "metrics.json").read_text())["decoding"]
     assert saved["distractor"] == "class-mean" and saved["bank"]["images"] > 0
+    # the bank reads the training split: a missing data root names it and the fix
+    image = str(next((tiny_birds / "CUB_200_2011" / "images").rglob("*.png")))
+    missing = ["--data-root", str(tmp_path / "moved")]
+    assert main(["explain", str(run), image, *bank, *missing]) == 2
+    err = capsys.readouterr().err
+    assert "moved: data root not found" in err and "--distractor class-mean reads" in err
+    assert main(["explain", str(run), image, *bank]) == 0
     flags = ["--no-human", "--no-java", "--no-retrieval", "--quiet"]
     assert main(["evaluate", str(run), *flags, "--decode", "beam", "--beam-width", "2"]) == 0
     saved = json.loads((run / "metrics.json").read_text())

@@ -8,7 +8,7 @@ from interpnet.decoding import Decoding
 from interpnet.decoding.contrastive import DISTRACTORS
 from interpnet.decoding.strategy import METHODS
 from interpnet.devices import resolve_device
-from interpnet.errors import InterpnetError
+from interpnet.errors import DataError, InterpnetError
 from interpnet.model import InterpNet
 from interpnet.report import explain_files, explain_split, split_accuracy, write_jsonl
 from interpnet.training.data import model_split, run_config, with_distractor_bank
@@ -132,7 +132,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="explain this split of the data set instead of image files",
     )
     p.add_argument(
-        "--data-root", help="data root for --split (default: the one the run was trained on)"
+        "--data-root",
+        help="data root for --split, and for the training split that --rerank and the bank "
+        "distractors (train-mean, class-mean, rival) read (default: the one the run was "
+        "trained on)",
     )
     p.add_argument("--output", help="write the explanations to this .jsonl file")
     p.add_argument("--device", default="auto", help="'auto', 'cpu' or 'cuda' (default: auto)")
@@ -149,10 +152,18 @@ def run(args: argparse.Namespace) -> int:
     needs_cfg = decoding.rerank or decoding.needs_bank or args.split
     cfg = run_config(args.run_dir, args.data_root) if needs_cfg else None
     reranker = None
-    if decoding.rerank:
-        reranker = configured_reranker(model, cfg, args.run_dir, decoding.rerank, not args.quiet)
-    if decoding.needs_bank:
-        decoding = with_distractor_bank(model, cfg, decoding, not args.quiet, log=print)
+    try:
+        if decoding.rerank:
+            reranker = configured_reranker(
+                model, cfg, args.run_dir, decoding.rerank, not args.quiet
+            )
+        if decoding.needs_bank:
+            decoding = with_distractor_bank(model, cfg, decoding, not args.quiet, log=print)
+    except DataError as e:
+        user = "--rerank" if decoding.rerank else f"--distractor {decoding.distractor}"
+        raise DataError(
+            f"{e} ({user} reads the run's training split: give its data root with --data-root)"
+        ) from e
     decode = {"decoding": decoding, "reranker": reranker}
     if args.split:
         split = model_split(model, cfg, args.split, not args.quiet, log=print)
