@@ -1,4 +1,5 @@
 import json
+import shutil
 import subprocess
 import sys
 
@@ -6,6 +7,8 @@ import pytest
 
 from interpnet.cli.main import build_parser, main
 from interpnet.cli.train_cmd import HELP
+from interpnet.errors import DataRootNotFound
+from interpnet.metrics.evaluate import evaluate_run
 from interpnet.training import TrainConfig
 
 TINY_FLAGS = [
@@ -121,6 +124,55 @@ def test_errors_are_one_line_with_nonzero_exit(tmp_path, capsys, trained_run):
         main(["train", "--data-root", str(tmp_path / "nodata"), "--out", str(tmp_path / "r")]) == 2
     )
     assert "data root not found" in capsys.readouterr().err
+
+
+def test_a_moved_data_root_names_the_run_config_and_the_fix(
+    trained_run, tiny_birds, tmp_path, capsys
+):
+    """A run whose data moved: each command that reads the data root stored in the run's
+    train_config.json says so and which flag gives the new one; a root the user gave gets the
+    plain error; library errors name no flag."""
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    config = json.loads((run / "train_config.json").read_text())
+    (run / "train_config.json").write_text(
+        json.dumps({**config, "data_root": str(tmp_path / "gone")})
+    )
+    stored = f"{run / 'train_config.json'} names this data root"
+    quiet = ["--no-human", "--no-java", "--no-retrieval", "--quiet"]
+    tune = ["--out", str(tmp_path / "ft"), "--discriminative-epochs", "1", "--rewards", "cider=1"]
+    image = str(next((tiny_birds / "CUB_200_2011" / "images").rglob("*.png")))
+    bank = ["--decode", "contrastive", "--distractor", "class-mean", "--quiet"]
+    for argv, fix in [
+        (["evaluate", str(run), *quiet], "give the data's folder with --data-root"),
+        (["finetune", str(run), *tune, "--quiet"], "give the data's folder with --data-root"),
+        (["explain", str(run), "--split", "test", "--quiet"], "--split test reads the run's data"),
+        (["explain", str(run), image, *bank], "--distractor class-mean reads the run's data"),
+        (["train", "--resume", str(run)], "edit its data_root"),
+    ]:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and "gone: data root not found" in err, err
+        assert stored in err and fix in err, err
+    # explain without a data-reading option reads no data root
+    assert main(["explain", str(run), image, "--quiet"]) == 0
+    capsys.readouterr()
+    # a root the user gave: the plain error, or for explain where it was read
+    assert main(["evaluate", str(run), *quiet, "--data-root", str(tmp_path / "typo")]) == 2
+    err = capsys.readouterr().err
+    assert "typo: data root not found" in err and "names this data root" not in err
+    assert main(["explain", str(run), image, *bank, "--data-root", str(tmp_path / "typo")]) == 2
+    assert "(--distractor class-mean reads the run's data from --data-root)" in (
+        capsys.readouterr().err
+    )
+    # the fix works: the new root for evaluate and finetune (which records it in its run)
+    assert main(["evaluate", str(run), *quiet, "--data-root", str(tiny_birds)]) == 0
+    assert main(["finetune", str(run), *tune, "--data-root", str(tiny_birds), "--quiet"]) == 0
+    tuned = json.loads((tmp_path / "ft" / "train_config.json").read_text())
+    assert tuned["data_root"] == str(tiny_birds)
+    with pytest.raises(DataRootNotFound, match="data root not found") as info:
+        evaluate_run(run, "test", human=False, use_java=False, retrieval=False, progress=False)
+    assert "--" not in str(info.value)
 
 
 def test_corrupt_checkpoint_from_cli(trained_run, tmp_path, capsys):

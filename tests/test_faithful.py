@@ -290,6 +290,36 @@ def test_every_decoder_explains_a_trained_model(trained):
         model.explain(x, Decoding(method="contrastive", distractor="rival"))
 
 
+def test_prepare_decoding_reads_the_training_split_once(trained, monkeypatch):
+    """A reranked contrastive decoding with a bank distractor: the reranker and the bank come
+    from one reading of the training split, none when the caller gives it or nothing needs it."""
+    import interpnet.training.rewards as rewards
+
+    run, model, _ = trained
+    cfg = run_config(run)
+    reads = []
+
+    def counted(*args, **kwargs):
+        reads.append(args[2])
+        return model_split(*args, **kwargs)
+
+    monkeypatch.setattr(rewards, "model_split", counted)
+    both = Decoding(method="contrastive", distractor="class-mean", rerank="class")
+    quiet = {"progress": False, "log": lambda _: None}
+    decoding, reranker = rewards.prepare_decoding(model, cfg, run, both, **quiet)
+    assert reads == ["train"] and reranker is not None
+    assert decoding.bank.summary()["images"] == len(model_split(model, cfg, "train", False))
+    train = model_split(model, cfg, "train", progress=False)
+    again, _ = rewards.prepare_decoding(model, cfg, run, both, train=train, **quiet)
+    assert reads == ["train"]  # given: not read again
+    torch.testing.assert_close(again.bank.class_means, decoding.bank.class_means)
+    greedy = Decoding()
+    assert rewards.prepare_decoding(model, cfg, run, greedy, **quiet) == (greedy, None)
+    kept = (decoding, reranker)  # a bank and a reranker already there are kept
+    assert rewards.prepare_decoding(model, cfg, run, decoding, reranker, **quiet) == kept
+    assert reads == ["train"]
+
+
 # ---- rewards and their separation from the judges ------------------------------------------
 def test_rewards_by_hand():
     sc = SentenceClassifier.fit(

@@ -9,6 +9,14 @@ class DataError(InterpnetError):
     """A data set on disk is missing, incomplete or malformed."""
 
 
+class DataRootNotFound(DataError):
+    """A data root that is not a folder (``root``: the path as given)."""
+
+    def __init__(self, root: object, message: str):
+        super().__init__(message)
+        self.root = root
+
+
 class CheckpointError(InterpnetError):
     """A run directory or checkpoint is missing, corrupt or incompatible."""
 

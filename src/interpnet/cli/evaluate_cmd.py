@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from interpnet.cli.explain_cmd import add_decoding_flags, decoding_from_args
+from interpnet.cli.hints import stored_data_root_hint
 from interpnet.metrics.evaluate import evaluate_run, metrics_path
 from interpnet.report.table import evaluation_table
 
@@ -64,6 +65,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if not args.data_root:
+        args.data_root_hint = stored_data_root_hint(args.run_dir)
     metrics = evaluate_run(
         args.run_dir,
         args.split,

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import argparse
 
+from interpnet.cli.hints import stored_data_root_hint
 from interpnet.decoding import Decoding
 from interpnet.decoding.contrastive import DISTRACTORS
 from interpnet.decoding.strategy import METHODS
 from interpnet.devices import resolve_device
-from interpnet.errors import DataError, InterpnetError
+from interpnet.errors import InterpnetError
 from interpnet.model import InterpNet
 from interpnet.report import explain_files, explain_split, split_accuracy, write_jsonl
-from interpnet.training.data import model_split, run_config, with_distractor_bank
-from interpnet.training.rewards import RERANK_SCORES, configured_reranker
+from interpnet.training.data import model_split, run_config
+from interpnet.training.rewards import RERANK_SCORES, prepare_decoding
 
 
 def add_decoding_flags(p: argparse.ArgumentParser) -> None:
@@ -149,24 +150,30 @@ def run(args: argparse.Namespace) -> int:
     if not args.inputs and not args.split:
         raise InterpnetError("give image files to explain, or --split NAME")
     model = InterpNet.from_pretrained(args.run_dir).to(resolve_device(args.device))
-    needs_cfg = decoding.rerank or decoding.needs_bank or args.split
-    cfg = run_config(args.run_dir, args.data_root) if needs_cfg else None
-    reranker = None
-    try:
-        if decoding.rerank:
-            reranker = configured_reranker(
-                model, cfg, args.run_dir, decoding.rerank, not args.quiet
-            )
-        if decoding.needs_bank:
-            decoding = with_distractor_bank(model, cfg, decoding, not args.quiet, log=print)
-    except DataError as e:
-        user = "--rerank" if decoding.rerank else f"--distractor {decoding.distractor}"
-        raise DataError(
-            f"{e} ({user} reads the run's training split: give its data root with --data-root)"
-        ) from e
-    decode = {"decoding": decoding, "reranker": reranker}
+    readers = [f"--split {args.split}"] if args.split else []
+    readers += ["--rerank"] if decoding.rerank else []
+    readers += [f"--distractor {decoding.distractor}"] if decoding.needs_bank else []
+    cfg = run_config(args.run_dir, args.data_root) if readers else None
+    if readers:
+        what = f"{' and '.join(readers)} read{'s' if len(readers) == 1 else ''} the run's data"
+        args.data_root_hint = (
+            f"{what} from --data-root"
+            if args.data_root
+            else f"{what}; {stored_data_root_hint(args.run_dir)}"
+        )
+    split = None
     if args.split:
         split = model_split(model, cfg, args.split, not args.quiet, log=print)
+    decoding, reranker = prepare_decoding(
+        model,
+        cfg,
+        args.run_dir,
+        decoding,
+        progress=not args.quiet,
+        train=split if args.split == "train" else None,
+    )
+    decode = {"decoding": decoding, "reranker": reranker}
+    if split is not None:
         records = explain_split(model, split, progress=not args.quiet, **decode)
     else:
         records = explain_files(model, args.inputs, progress=not args.quiet, **decode)

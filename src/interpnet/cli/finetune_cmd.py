@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
+from interpnet.cli.hints import stored_data_root_hint
 from interpnet.cli.train_cmd import add_config_flags
 from interpnet.distributed import is_main_process
 from interpnet.training.configured import FINE_TUNE_OPTIONS, fine_tune_run
@@ -25,6 +26,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--variant", choices=("gve",), help="gve: fine-tune a gve-label run into full GVE"
     )
+    p.add_argument(
+        "--data-root",
+        help="data root, when the data has moved (default: the one the source run was trained on)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     add_config_flags(p, FINE_TUNE_OPTIONS)
     p.set_defaults(func=run)
@@ -38,8 +43,11 @@ def run(args: argparse.Namespace) -> int:
     if args.variant:
         options["variant"] = args.variant
     args.interrupt_hint = f"resume with: interpnet train --resume {args.out}"
+    if not args.data_root:
+        args.data_root_hint = stored_data_root_hint(args.source)
     main_process = is_main_process()  # under torchrun, rank 0 alone shows progress
-    fine_tune_run(args.source, args.out, progress=not args.quiet and main_process, **options)
+    progress = not args.quiet and main_process
+    fine_tune_run(args.source, args.out, progress=progress, data_root=args.data_root, **options)
     if main_process:
         print(f"fine-tuning done in {time.time() - start:.0f}s; run directory: {args.out}")
     return 0

@@ -18,7 +18,7 @@ from interpnet.cli import (
     report_cmd,
     train_cmd,
 )
-from interpnet.errors import InterpnetError
+from interpnet.errors import DataRootNotFound, InterpnetError
 
 COMMANDS = (
     demo_cmd,
@@ -51,7 +51,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except InterpnetError as err:
-        print(f"interpnet: error: {err}", file=sys.stderr)
+        # a command that reads a data root it did not get from the user says where it came
+        # from and which flag replaces it (``args.data_root_hint``)
+        hint = getattr(args, "data_root_hint", None)
+        hint = f" ({hint})" if hint and isinstance(err, DataRootNotFound) else ""
+        print(f"interpnet: error: {err}{hint}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         hint = getattr(args, "interrupt_hint", None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from interpnet.cli.hints import stored_data_root_hint
 from interpnet.report.html import build_report
 
 
@@ -70,6 +71,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if not args.data_root:
+        args.data_root_hint = stored_data_root_hint(args.run_dirs[0])
     build_report(
         args.run_dirs,
         args.out,

@@ -9,6 +9,7 @@ import typing
 from dataclasses import fields
 from pathlib import Path
 
+from interpnet.cli.hints import stored_data_root_hint
 from interpnet.data.layouts import DATASETS
 from interpnet.distributed import is_main_process
 from interpnet.errors import InterpnetError
@@ -207,6 +208,7 @@ def run(args: argparse.Namespace) -> int:
     start = time.time()
     if args.resume:
         args.interrupt_hint = f"resume with: interpnet train --resume {args.resume}"
+        args.data_root_hint = stored_data_root_hint(args.resume, flag=None)
         resume_run(args.resume, progress=progress)
         run_dir = args.resume
     else:

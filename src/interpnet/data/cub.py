@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from interpnet.errors import DataError
+from interpnet.errors import DataError, DataRootNotFound
 
 SPLITS = ("train", "val", "test")
 _GVE_FILES = {"train": "train_noCub.txt", "val": "val.txt", "test": "test.txt"}
@@ -83,9 +83,10 @@ class CUBLayout:
     ):
         self.root = Path(root)
         if not self.root.is_dir():
-            raise DataError(
+            raise DataRootNotFound(
+                self.root,
                 f"{self.root}: data root not found; pass the folder that holds "
-                "CUB_200_2011/ and text_c10/"
+                "CUB_200_2011/ and text_c10/",
             )
         cub = self.root / "CUB_200_2011"
         self.image_dir = cub / "images"

@@ -9,7 +9,7 @@ from pathlib import Path
 from interpnet.data.cub import CUBLayout, Example
 from interpnet.data.flowers import FlowersLayout
 from interpnet.data.generic import MetadataLayout, metadata_file
-from interpnet.errors import DataError
+from interpnet.errors import DataError, DataRootNotFound
 
 DATASETS = ("auto", "cub", "synthbirds", "flowers", "generic")
 Layout = CUBLayout | FlowersLayout | MetadataLayout
@@ -46,7 +46,7 @@ def open_layout(
     if dataset not in DATASETS:
         raise DataError(f"unknown dataset {dataset!r}; choose one of {DATASETS}")
     if not Path(root).is_dir():
-        raise DataError(f"{root}: data root not found; check the path")
+        raise DataRootNotFound(root, f"{root}: data root not found; check the path")
     kind = detect_dataset(root) if dataset == "auto" else dataset
     if kind == "generic":
         if splits != "auto":

@@ -29,13 +29,8 @@ from interpnet.report.explanations import align_records, explain_split, read_jso
 from interpnet.rundir import RunDirectory
 from interpnet.scorers.rewards import Reranker
 from interpnet.storage import write_json
-from interpnet.training.data import (
-    model_split,
-    open_run_layout,
-    run_config,
-    with_distractor_bank,
-)
-from interpnet.training.rewards import configured_reranker
+from interpnet.training.data import model_split, open_run_layout, run_config
+from interpnet.training.rewards import prepare_decoding
 
 
 def metrics_path(run_dir: str | Path, split: str) -> Path:
@@ -108,9 +103,17 @@ def evaluate_run(
         records = align_records(read_jsonl(explanations), examples, str(explanations))
     else:
         data = model_split(model, cfg, split, progress, layout)
-        if decoding.rerank is not None and reranker is None:
-            reranker = configured_reranker(model, cfg, run, decoding.rerank, progress, log, layout)
-        decoding = with_distractor_bank(model, cfg, decoding, progress, layout, log)
+        decoding, reranker = prepare_decoding(
+            model,
+            cfg,
+            run,
+            decoding,
+            reranker,
+            progress,
+            log,
+            layout,
+            data if split == "train" else None,
+        )
         records = explain_split(
             model, data, progress=progress, decoding=decoding, reranker=reranker
         )

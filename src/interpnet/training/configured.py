@@ -145,13 +145,15 @@ def fine_tune_run(
     progress: bool = True,
     log: Callable[[str], None] = print,
     on_epoch_end: EpochCallback | None = None,
+    data_root: str | None = None,
     **options: Any,
 ) -> InterpNet:
     """Train a finished run further with the discriminative phase only, into a new run
     directory: ``out`` starts as a copy of ``source`` (its classifier, explainer, vocabulary
     and log) with the phase's ``options`` (fields of :class:`TrainConfig` in
     :data:`FINE_TUNE_OPTIONS`, or ``variant="gve"`` for a ``gve-label`` run: the full GVE).
-    ``out`` resumes like any run if interrupted."""
+    ``data_root``: the data, when it is no longer where ``source`` was trained on it (``out``'s
+    training config names this one). ``out`` resumes like any run if interrupted."""
     src, dst = RunDirectory(source), RunDirectory(out)
     unknown = sorted(set(options) - set(FINE_TUNE_OPTIONS) - {"variant"})
     if unknown:
@@ -163,7 +165,7 @@ def fine_tune_run(
         )
     if dst.holds_run() or dst.train_config.is_file():
         raise InterpnetError(f"{dst.path}: already holds a run; choose a new run directory")
-    cfg = run_config(src.path)
+    cfg = run_config(src.path, data_root)
     model_config = src.read(MODEL_CONFIG, "model config")
     variant = options.pop("variant", cfg.variant)
     if variant != cfg.variant and (cfg.variant, variant) != ("gve-label", "gve"):
@@ -172,6 +174,7 @@ def fine_tune_run(
     args = cfg.training_args()
     if args.discriminative_epochs == 0:
         raise ConfigError("fine-tuning needs discriminative_epochs > 0 and rewards")
+    open_run_layout(cfg)  # the data is where cfg says before ``out`` is written
     group = distributed.join(resolve_device(cfg.device))
     group.barrier()  # every rank has checked ``out`` before rank 0 writes it
     if group.is_main:

@@ -122,13 +122,15 @@ def with_distractor_bank(
     progress: bool = True,
     layout: Layout | None = None,
     log: Callable[[str], None] = lambda _: None,
+    train: SplitData | None = None,
 ) -> Decoding:
     """``decoding``, given a distractor bank from the config's training split when it reads
     one and has none (contrastive decoding with a ``train-mean``, ``class-mean`` or ``rival``
-    distractor)."""
+    distractor). ``train``: that split as the model's inputs, when the caller holds it."""
     if not decoding.needs_bank or decoding.bank is not None:
         return decoding
-    train = model_split(model, cfg, "train", progress, layout, log)
+    if train is None:
+        train = model_split(model, cfg, "train", progress, layout, log)
     return replace(decoding, bank=model.distractor_bank(train))
 
 

@@ -10,6 +10,7 @@ import torch
 
 from interpnet.data.layouts import Layout
 from interpnet.data.splits import SplitData, as_split_data
+from interpnet.decoding import Decoding
 from interpnet.errors import ConfigError
 from interpnet.model import InterpNet
 from interpnet.rundir import RunDirectory
@@ -19,13 +20,14 @@ from interpnet.scorers.rewards import (
     ClassCiderReward,
     ClassReward,
     NeighbourRetrievalReward,
+    Reranker,
     RetrievalReward,
     WeightedReward,
     check_reward_weights,
 )
 from interpnet.scorers.store import ROLE_SPLITS, ScorerData, Scorers, load_or_train
 from interpnet.training.config import TrainConfig
-from interpnet.training.data import model_split
+from interpnet.training.data import model_split, with_distractor_bank
 
 
 def reward_scorers(
@@ -126,16 +128,26 @@ def run_reranker(
     return build_reward(weights, scorers, None, train.labels.tolist(), r)
 
 
-def configured_reranker(
+def prepare_decoding(
     model: InterpNet,
     cfg: TrainConfig,
     run: RunDirectory | str | Path,
-    rerank: str,
+    decoding: Decoding,
+    reranker: Reranker | None = None,
     progress: bool = True,
     log: Callable[[str], None] = print,
     layout: Layout | None = None,
-) -> WeightedReward:
-    """:func:`run_reranker` for a run made from a :class:`TrainConfig`: its training split is
-    read as the model's inputs first."""
-    train = model_split(model, cfg, "train", progress, layout, log)
-    return run_reranker(model, train, run, rerank, log)
+    train: SplitData | None = None,
+) -> tuple[Decoding, Reranker | None]:
+    """``decoding`` and its reranker, ready to decode with a run made from a
+    :class:`TrainConfig`: the reranker its ``rerank`` names (:func:`run_reranker`, unless
+    ``reranker`` is given) and its distractor bank (unless it has one), both from one reading
+    of the config's training split as the model's inputs (``train``, when the caller holds
+    it)."""
+    wants_reranker = decoding.rerank is not None and reranker is None
+    wants_bank = decoding.needs_bank and decoding.bank is None
+    if train is None and (wants_reranker or wants_bank):
+        train = model_split(model, cfg, "train", progress, layout, log)
+    if wants_reranker:
+        reranker = run_reranker(model, train, run, decoding.rerank, log)
+    return with_distractor_bank(model, cfg, decoding, train=train), reranker
