@@ -41,8 +41,12 @@ def main(argv: list[str]) -> int:
     model = InterpNet.from_pretrained(run)
     out = {"run": str(run), "batches": BATCHES}
     cfg = run_config(run)
-    # a bank decoder gets its bank from the training split, once for both splits
-    decodings = {n: with_distractor_bank(model, cfg, grid_decoders[n], False) for n in decoders}
+    # a bank decoder gets its bank from the training split (read once), once for both splits
+    banked = any(grid_decoders[n].needs_bank for n in decoders)
+    train = model_split(model, cfg, "train", False) if banked else None
+    decodings = {
+        n: with_distractor_bank(model, cfg, grid_decoders[n], False, train=train) for n in decoders
+    }
     for split in ("val", "test"):
         data = model_split(model, cfg, split, False)
         for name, decoding in decodings.items():
