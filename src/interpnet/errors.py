@@ -10,11 +10,7 @@ class DataError(InterpnetError):
 
 
 class DataRootNotFound(DataError):
-    """A data root that is not a folder (``root``: the path as given)."""
-
-    def __init__(self, root: object, message: str):
-        super().__init__(message)
-        self.root = root
+    """A data root that is not a folder."""
 
 
 class CheckpointError(InterpnetError):

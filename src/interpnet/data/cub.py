@@ -84,7 +84,6 @@ class CUBLayout:
         self.root = Path(root)
         if not self.root.is_dir():
             raise DataRootNotFound(
-                self.root,
                 f"{self.root}: data root not found; pass the folder that holds "
                 "CUB_200_2011/ and text_c10/",
             )

@@ -60,7 +60,7 @@ class FlowersLayout:
     def __init__(self, root: str | Path, sentences_per_image: int = 10):
         self.root = Path(root)
         if not self.root.is_dir():
-            raise DataRootNotFound(self.root, f"{self.root}: data root not found")
+            raise DataRootNotFound(f"{self.root}: data root not found")
         labels = _loadmat(self.root / "imagelabels.mat", ("labels",))["labels"]
         sets = _loadmat(self.root / "setid.mat", tuple(_SETS.values()))
         self.labels = {i: lab for i, lab in enumerate(labels, 1)}

@@ -46,7 +46,7 @@ def open_layout(
     if dataset not in DATASETS:
         raise DataError(f"unknown dataset {dataset!r}; choose one of {DATASETS}")
     if not Path(root).is_dir():
-        raise DataRootNotFound(root, f"{root}: data root not found; check the path")
+        raise DataRootNotFound(f"{root}: data root not found; check the path")
     kind = detect_dataset(root) if dataset == "auto" else dataset
     if kind == "generic":
         if splits != "auto":
