@@ -122,8 +122,13 @@ def test_scoring_an_explanations_file(runs, tmp_path):
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
     m = evaluate_run(run, explanations=path, human=False, **QUIET)
     assert m["images"] == 12
+    split = m["explanations"]["attributes"]["by_decision"]
+    assert sum(g["images"] for g in split.values()) == 12
     path.write_text("".join(json.dumps(r) + "\n" for r in records[1:]))
     with pytest.raises(InterpnetError, match="no explanation for 1 image"):
+        evaluate_run(run, explanations=path, human=False, **QUIET)
+    path.write_text("".join(json.dumps({**r, "label": 99}) + "\n" for r in records))
+    with pytest.raises(InterpnetError, match="label 99 is not a class index of the data"):
         evaluate_run(run, explanations=path, human=False, **QUIET)
 
 
@@ -158,3 +163,28 @@ def test_attribute_precision_recall_by_hand(tiny_birds):
     assert scores["recall"] == pytest.approx(
         len(disc & {("tail_color", attrs["tail_color"])}) / len(disc)
     )
+    # by decision: an attribute of the predicted species (not the image's), and one of the
+    # image's species on the part its image hides
+    species = {sp["class_id"]: sp["attributes"] for sp in manifest["species"]}
+    own = int(key[:3])
+    other, theirs = next(
+        (c, a) for c, a in species.items() if c != own and a["wing_color"] != attrs["wing_color"]
+    )
+    hidden = next(i for i in manifest["images"] if i["occluded"] == "tail")
+    hidden_attrs = species[int(hidden["path"][:3])]
+    names = [f"{other:03d}.x", f"{int(hidden['path'][:3]):03d}.x"]
+    sentences = [
+        f"this bird has {theirs['wing_color']} wings and a {attrs['tail_color']} tail.",
+        f"this bird has a {hidden_attrs['tail_color']} tail.",
+    ]
+    split = truth.score([key, hidden["path"]], sentences, names)["by_decision"]
+    assert split["misclassified"] == {
+        "images": 1,
+        "mentions": 2,
+        "precision": 0.5,
+        "occluded_share": 0.0,
+        "predicted_species_share": 0.5,
+    }
+    assert split["correct"]["images"] == 1 and split["correct"]["precision"] == 0.0
+    assert split["correct"]["occluded_share"] == 1.0
+    assert split["correct"]["predicted_species_share"] == 0.0

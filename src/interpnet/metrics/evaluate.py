@@ -14,6 +14,7 @@ import torch
 from interpnet.data.layouts import split_examples
 from interpnet.decoding import Decoding
 from interpnet.devices import resolve_device
+from interpnet.errors import InterpnetError
 from interpnet.metrics.attributes import AttributeTruth
 from interpnet.metrics.captions import caption_metrics
 from interpnet.metrics.counterfactual import counterfactual_explanations
@@ -101,6 +102,13 @@ def evaluate_run(
     data = None
     if explanations is not None:
         records = align_records(read_jsonl(explanations), examples, str(explanations))
+        classes = len(layout.class_names)
+        bad = next((r for r in records if not 0 <= r["label"] < classes), None)
+        if bad is not None:
+            raise InterpnetError(
+                f"{explanations}: {bad['key']}: label {bad['label']} is not a class index "
+                f"of the data (0 to {classes - 1})"
+            )
     else:
         data = model_split(model, cfg, split, progress, layout)
         decoding, reranker = prepare_decoding(
@@ -168,7 +176,8 @@ def evaluate_run(
     if AttributeTruth.available(root):
         truth = AttributeTruth(root)
         keys = [e.rel_path for e in examples]
-        out["explanations"]["attributes"] = truth.score(keys, hyps)
+        names = [layout.class_names[int(r["label"])] for r in records]
+        out["explanations"]["attributes"] = truth.score(keys, hyps, names)
         flat_keys = [k for k, r in zip(keys, refs, strict=True) for _ in r]
         out["human"]["attributes"] = truth.score(flat_keys, [s for r in refs for s in r])
     out["seconds"] = round(time.time() - start, 1)
