@@ -138,6 +138,11 @@ def test_evaluate_and_compare_commands(runs, tmp_path, capsys):
         assert main(["evaluate", str(run), "--quiet", "--no-human"]) == 0
     out = capsys.readouterr().out
     assert "| std METEOR |" in out and "| paper METEOR |" in out
+    rows = [x for x in out.splitlines() if x.startswith("| attribute precision: correct")]
+    last = json.loads((list(runs.values())[-1] / "metrics.json").read_text())["explanations"]
+    value = last["attributes"]["by_decision"]["correct"]["precision"]
+    shown = "-" if value is None else f"{100 * value:.1f}%"
+    assert len(rows) == 2 and rows[-1].split("|")[2:4] == [f" {shown} ", " - "]
     csv_path = tmp_path / "table.csv"
     assert main(["compare", *map(str, runs.values()), "--csv", str(csv_path)]) == 0
     out = capsys.readouterr().out

@@ -25,6 +25,11 @@ COLUMNS: list[tuple[str, tuple[str, ...]]] = [
     ("counterfactual: moved", ("counterfactual", "moved")),
     ("attribute precision", ("attributes", "precision")),
     ("attribute recall", ("attributes", "recall")),
+    ("attribute precision: correct images", ("attributes", "by_decision", "correct", "precision")),
+    (
+        "misclassified: predicted species' attributes",
+        ("attributes", "by_decision", "misclassified", "predicted_species_share"),
+    ),
 ]
 _PERCENT = {
     "distinct share",
@@ -36,6 +41,8 @@ _PERCENT = {
     "introspection fidelity",
     "attribute precision",
     "attribute recall",
+    "attribute precision: correct images",
+    "misclassified: predicted species' attributes",
 }
 
 
