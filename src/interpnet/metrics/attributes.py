@@ -54,8 +54,8 @@ class AttributeTruth:
         share true of the predicted species only (what an explanation that follows a wrong
         decision states, and precision counts as an error)."""
         mentioned = correct = disc_total = disc_hit = 0
-        for key, sentence in zip(keys, sentences, strict=True):
-            mentions = parse_mentions(sentence)
+        parsed = [parse_mentions(s) for s in sentences]
+        for key, mentions in zip(keys, parsed, strict=True):
             mentioned += len(mentions)
             correct += len(mentions & self.truth[key])
             disc_total += len(self.discriminative[key])
@@ -66,20 +66,19 @@ class AttributeTruth:
             "mentions_per_sentence": _share(mentioned, len(keys)),
         }
         if predicted is not None:
-            out["by_decision"] = self._by_decision(keys, sentences, predicted)
+            out["by_decision"] = self._by_decision(keys, parsed, predicted)
         return out
 
     def _by_decision(
-        self, keys: list[str], sentences: list[str], predicted: list[str]
+        self, keys: list[str], parsed: list[set], predicted: list[str]
     ) -> dict[str, dict[str, float]]:
         counts = {
             g: dict.fromkeys(("images", "mentions", "true", "occluded", "predicted"), 0)
             for g in ("correct", "misclassified")
         }
-        for key, sentence, name in zip(keys, sentences, predicted, strict=True):
+        for key, mentions, name in zip(keys, parsed, predicted, strict=True):
             own, guess = _class_id(key), _class_id(name)
             c = counts["correct" if own == guess else "misclassified"]
-            mentions = parse_mentions(sentence)
             true = mentions & self.truth[key]
             occluded = (mentions - true) & self.species[own]
             c["images"] += 1
