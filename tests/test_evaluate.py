@@ -7,8 +7,10 @@ from interpnet.cli.main import main
 from interpnet.data.synthbirds import MANIFEST
 from interpnet.errors import InterpnetError
 from interpnet.metrics.attributes import AttributeTruth
+from interpnet.metrics.consensus import class_lookup
 from interpnet.metrics.evaluate import evaluate_run
 from interpnet.metrics.human_cache import human_agreement_key
+from interpnet.training.data import open_run_layout, run_config
 
 from .conftest import train_variants
 
@@ -132,12 +134,38 @@ def test_scoring_an_explanations_file(runs, tmp_path):
         evaluate_run(run, explanations=path, human=False, **QUIET)
 
 
+def test_the_lookup_table_is_scored_like_explanations(runs, tmp_path):
+    run = runs["interpnet"]
+    options = dict(human=False, use_java=False, counterfactual=False, **QUIET)
+    m = evaluate_run(run, **options)
+    records = [json.loads(x) for x in (run / "explanations" / "test.jsonl").open()]
+    layout = open_run_layout(run_config(run))
+    train = layout.split("train", skip_missing=True)
+    table = class_lookup(
+        [s for e in train for s in e.sentences],
+        [e.label for e in train for _ in e.sentences],
+        [e.sentences for e in train],
+    )
+    assert m["lookup"]["specificity"]["copied_share"] == 1.0
+    distinct = len({table.get(r["label"], table[-1]) for r in records}) / len(records)
+    assert m["lookup"]["specificity"]["distinct_share"] == distinct
+    # explanations that are the lookup table's sentences score exactly as the lookup does
+    path = tmp_path / "lookup.jsonl"
+    lines = [{**r, "explanation": table.get(r["label"], table[-1])} for r in records]
+    path.write_text("".join(json.dumps(r) + "\n" for r in lines))
+    same = evaluate_run(run, explanations=path, **options)
+    for key in ("standard", "paper", "specificity", "fidelity", "self_retrieval", "attributes"):
+        assert same["explanations"][key] == same["lookup"][key] == m["lookup"][key]
+    assert "lookup" not in evaluate_run(run, lookup=False, **options)
+
+
 @needs_java
 def test_evaluate_and_compare_commands(runs, tmp_path, capsys):
     for run in runs.values():
         assert main(["evaluate", str(run), "--quiet", "--no-human"]) == 0
     out = capsys.readouterr().out
     assert "| std METEOR |" in out and "| paper METEOR |" in out
+    assert "| metric | explanations | human agreement | lookup table |" in out
     rows = [x for x in out.splitlines() if x.startswith("| attribute precision: correct")]
     last = json.loads((list(runs.values())[-1] / "metrics.json").read_text())["explanations"]
     value = last["attributes"]["by_decision"]["correct"]["precision"]
@@ -148,8 +176,9 @@ def test_evaluate_and_compare_commands(runs, tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.count("InterpNET_2") == 2 and "captioning" in out  # Markdown and CSV
     lines = csv_path.read_text().splitlines()
-    assert lines[0].startswith("run,variant,accuracy,std BLEU-1") and len(lines) == 4
+    assert lines[0].startswith("run,variant,accuracy,std BLEU-1") and len(lines) == 5
     assert lines[3].startswith("human agreement,")
+    assert lines[4].startswith(f"lookup table ({next(iter(runs.values()))}'s decisions)")
     assert main(["compare", str(tmp_path)]) == 2
     assert "interpnet evaluate" in capsys.readouterr().err
 

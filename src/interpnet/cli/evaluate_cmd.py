@@ -42,6 +42,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--no-human", action="store_true", help="skip human agreement (the slowest part)"
     )
     p.add_argument(
+        "--no-lookup",
+        action="store_true",
+        help="skip the lookup-table reference point (each predicted class answered by its most "
+        "central training reference, scored like the explanations)",
+    )
+    p.add_argument(
         "--no-java",
         action="store_true",
         help="do not start Java: no METEOR, Python tokenizer (not comparable)",
@@ -77,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         decoding=decoding_from_args(args),
         retrieval=not args.no_retrieval,
+        lookup=not args.no_lookup,
         judge_cache=args.judge_features,
         device=args.device,
     )

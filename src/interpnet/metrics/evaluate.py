@@ -11,12 +11,14 @@ from typing import Any
 
 import torch
 
+from interpnet.data.cub import Example
 from interpnet.data.layouts import split_examples
 from interpnet.decoding import Decoding
 from interpnet.devices import resolve_device
 from interpnet.errors import InterpnetError
 from interpnet.metrics.attributes import AttributeTruth
 from interpnet.metrics.captions import caption_metrics
+from interpnet.metrics.consensus import class_lookup
 from interpnet.metrics.counterfactual import counterfactual_explanations
 from interpnet.metrics.faithfulness import counterfactual_move
 from interpnet.metrics.human_cache import cached_human_agreement
@@ -39,7 +41,7 @@ def metrics_path(run_dir: str | Path, split: str) -> Path:
 
 
 @contextlib.contextmanager
-def _caption_tools(log: Callable[[str], None], use_java: bool):
+def caption_tools(log: Callable[[str], None], use_java: bool):
     """(METEOR client or None, tokenizer, tokenizer name); the JVM always stops on exit."""
     if use_java:
         try:
@@ -69,6 +71,7 @@ def evaluate_run(
     reranker: Reranker | None = None,
     retrieval: bool = True,
     counterfactual: bool = True,
+    lookup: bool = True,
     judge_cache: str | Path | None = None,
     human_cache: str | Path | None = None,
     device: str = "auto",
@@ -84,7 +87,9 @@ def evaluate_run(
     reports specificity, and, by judges trained on the validation references (a sentence
     classifier; with ``retrieval``, an image-text retrieval model on pretrained backbone
     features): class relevance, introspection fidelity, self-retrieval and (``counterfactual``,
-    when the model decodes) the counterfactual move rate. ``judge_cache``: a feature-cache
+    when the model decodes) the counterfactual move rate. With ``lookup``, the same metrics for
+    a lookup table under the same decisions (each predicted class -> its most central training
+    reference), for scale. ``judge_cache``: a feature-cache
     folder for the judges' backbone features shared among runs. Human agreement, which depends
     only on the split's references, is computed once and cached in ``human_cache`` (default: the
     user cache folder). ``device``: where the run's model decodes (``"auto"``: CUDA when
@@ -153,7 +158,7 @@ def evaluate_run(
         )
     train_examples = layout.split("train", skip_missing=True)
     judge = judges(run, layout, cfg.skip_missing, features, log, train_examples)
-    with _caption_tools(log, use_java) as (meteor, tokenizer, tok_name):
+    with caption_tools(log, use_java) as (meteor, tokenizer, tok_name):
         out["tokenizer"] = tok_name
         out["explanations"] = caption_metrics(hyps, refs, meteor, tokenizer)
         if human and min(len(r) for r in refs) < 2:
@@ -162,6 +167,9 @@ def evaluate_run(
             out["human"] = cached_human_agreement(
                 refs, meteor, tokenizer, tok_name, human_cache, log
             )
+        lookup_hyps = _lookup_sentences(train_examples, predicted) if lookup else None
+        if lookup_hyps is not None:
+            out["lookup"] = caption_metrics(lookup_hyps, refs, meteor, tokenizer)
     train_refs = [s for e in train_examples for s in e.sentences]
     out["explanations"]["specificity"] = specificity(hyps, train_refs)
     out.setdefault("human", {})["specificity"] = specificity([r[0] for r in refs], train_refs)
@@ -169,6 +177,11 @@ def evaluate_run(
     split_features = features.get([e.rel_path for e in examples]) if features else None
     out["explanations"].update(judged(judge, [[h] for h in hyps], predicted, true, split_features))
     out["human"].update(judged(judge, refs, predicted, true, split_features))
+    if "lookup" in out:
+        out["lookup"]["specificity"] = specificity(lookup_hyps, train_refs)
+        out["lookup"].update(
+            judged(judge, [[h] for h in lookup_hyps], predicted, true, split_features)
+        )
     if counterfactual and data is not None:
         out["explanations"]["counterfactual"] = _counterfactual(
             model, data, decoding, reranker, judge
@@ -180,10 +193,23 @@ def evaluate_run(
         out["explanations"]["attributes"] = truth.score(keys, hyps, names)
         flat_keys = [k for k, r in zip(keys, refs, strict=True) for _ in r]
         out["human"]["attributes"] = truth.score(flat_keys, [s for r in refs for s in r])
+        if "lookup" in out:
+            out["lookup"]["attributes"] = truth.score(keys, lookup_hyps, names)
     out["seconds"] = round(time.time() - start, 1)
     out = _finite(out)
     write_json(run.metrics(split), out)
     return out
+
+
+def _lookup_sentences(train: list[Example], predicted: torch.Tensor) -> list[str] | None:
+    """The lookup table's answer to each decision: the predicted class's most central training
+    reference (None without training references)."""
+    sentences = [s for e in train for s in e.sentences]
+    if not sentences:
+        return None
+    labels = [e.label for e in train for _ in e.sentences]
+    table = class_lookup(sentences, labels, [e.sentences for e in train])
+    return [table.get(int(p), table[-1]) for p in predicted]
 
 
 def _counterfactual(model, data, decoding, reranker, judge) -> dict[str, Any]:

@@ -76,22 +76,27 @@ def to_csv(headers: list[str], rows: list[list[str]]) -> str:
     return buf.getvalue()
 
 
+LOOKUP = "lookup table"  # one training sentence per predicted class (metrics.json "lookup")
+
+
 def evaluation_table(m: dict[str, Any]) -> str:
-    """Metric | explanations | human agreement, for one evaluated run."""
-    rows = [["classification accuracy", f"{100 * m['accuracy']:.1f}%", "-"]]
+    """Metric | explanations | human agreement (| lookup table, where evaluated), for one run."""
+    sources = ["explanations", "human"] + (["lookup"] if m.get("lookup") else [])
+    accuracy = f"{100 * m['accuracy']:.1f}%"
+    rows = [["classification accuracy", accuracy] + ["-"] * (len(sources) - 1)]
     for label, path in COLUMNS:
-        rows.append(
-            [
-                label,
-                format_metric(label, metric_value(m.get("explanations"), path)),
-                format_metric(label, metric_value(m.get("human"), path)),
-            ]
-        )
+        rows.append([label] + [format_metric(label, metric_value(m.get(s), path)) for s in sources])
     title = (
         f"{m['variant']} on {m['split']} ({m['images']} images); standard = MS-COCO "
         f"toolkit, paper = the InterpNET paper's protocol; tokenizer: {m['tokenizer']}"
     )
-    return title + "\n\n" + markdown(["metric", "explanations", "human agreement"], rows)
+    if m.get("lookup"):
+        title += (
+            f"; {LOOKUP} = each predicted class's most central training reference, for scale "
+            "(caption metrics reward it)"
+        )
+    headers = ["metric", "explanations", "human agreement"]
+    return title + "\n\n" + markdown(headers + ([LOOKUP] if m.get("lookup") else []), rows)
 
 
 def compare_rows(metrics: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
@@ -108,5 +113,10 @@ def compare_rows(metrics: list[dict[str, Any]]) -> tuple[list[str], list[list[st
         rows.append(
             ["human agreement", "-", "-"]
             + [format_metric(label, metric_value(human, p)) for label, p in COLUMNS]
+        )
+    if metrics and metrics[0].get("lookup"):
+        rows.append(
+            [f"{LOOKUP} ({metrics[0]['run']}'s decisions)", "-", "-"]
+            + [format_metric(label, metric_value(metrics[0]["lookup"], p)) for label, p in COLUMNS]
         )
     return headers, rows
