@@ -1,7 +1,9 @@
 """Distinct share against CIDEr-D for every test evaluation of the faithfulness benchmark (one
 point per run and decoder, each seed its own point), coloured by fidelity, with the region the
 issue's targets ask for (Flowers only: distinct >= 80%, CIDEr-D >= 60) shaded and the human
-references marked.
+references marked, and the reference points of baselines.py where it ran (results/baselines-
+<dataset>.json: each image's most consensual own human reference, with each sentence allowed
+for at most c images; retrieval of training sentences).
 Also lists the points no other beats on both axes (the frontier).
 
 Usage: python benchmarks/faithful/frontier.py [flowers|synthbirds]
@@ -10,6 +12,7 @@ writes results/frontier-<dataset>.png and results/frontier-<dataset>.md
 
 from __future__ import annotations
 
+import json
 import sys
 
 import matplotlib.pyplot as plt
@@ -43,6 +46,28 @@ def points(dataset: str) -> tuple[list[dict], dict | None]:
             "cider": h["standard"]["CIDEr-D"],
         }
     return out, ref
+
+
+def baseline_points(dataset: str) -> list[dict]:
+    """The baselines of baselines.py (none when it has not run on this data set)."""
+    path = RESULTS / f"baselines-{dataset}.json"
+    if not path.is_file():
+        return []
+    out = []
+    for name, m in json.loads(path.read_text()).items():
+        e = m["explanations"]
+        fid = e.get("fidelity")
+        out.append(
+            {
+                "run": name,
+                "decoder": "-",
+                "distinct": 100 * e["specificity"]["distinct_share"],
+                "cider": e["standard"]["CIDEr-D"],
+                "meteor": e["standard"].get("METEOR"),
+                "fidelity": None if fid is None else 100 * fid,
+            }
+        )
+    return out
 
 
 def frontier(pts: list[dict]) -> list[dict]:
@@ -95,6 +120,31 @@ def main(argv: list[str]) -> int:
             label="greedy" if greedy else "reranked / sampled decoders",
         )
     fig.colorbar(sc, ax=ax, label="fidelity %")
+    base = baseline_points(dataset)
+    oracles = sorted(
+        (b for b in base if b["run"].startswith("oracle")), key=lambda b: b["distinct"]
+    )
+    if oracles:
+        ax.plot(
+            [b["distinct"] for b in oracles],
+            [b["cider"] for b in oracles],
+            "D--",
+            color="tab:gray",
+            markersize=5,
+            label="oracle: each image's most consensual own reference",
+        )
+    retrieval = [b for b in base if not b["run"].startswith("oracle")]
+    for n, b in enumerate(retrieval):
+        ax.scatter(
+            [b["distinct"]],
+            [b["cider"]],
+            marker="x",
+            c="tab:red",
+            s=50,
+            label="retrieval of training sentences (lookup, nearest neighbours)"
+            if n == 0
+            else None,
+        )
     if ref is not None:
         ax.scatter(
             [ref["distinct"]],
@@ -140,6 +190,16 @@ def main(argv: list[str]) -> int:
         text += (
             f"\nHuman references: distinct {ref['distinct']:.1f}%, CIDEr-D {ref['cider']:.1f}.\n"
         )
+    if base:
+        text += (
+            "\nReference points (baselines.py; the oracles read the test references, each "
+            "scored against the image's other references):\n\n"
+            "| baseline | distinct % | CIDEr-D | METEOR | fidelity % |\n|---|---|---|---|---|\n"
+        )
+        for b in sorted(base, key=lambda b: b["distinct"]):
+            fid = "n/a" if b["fidelity"] is None else f"{b['fidelity']:.1f}"
+            met = "-" if b["meteor"] is None else f"{b['meteor']:.1f}"
+            text += f"| {b['run']} | {b['distinct']:.1f} | {b['cider']:.1f} | {met} | {fid} |\n"
     (RESULTS / f"frontier-{dataset}.md").write_text(text)
     print(text, end="")
     return 0

@@ -15,12 +15,16 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+import hashlib
 import json
+import platform
 import resource
 import shutil
 import sys
 import time
 from pathlib import Path
+
+import torch
 
 from interpnet.cli.demo_cmd import DEMO_OVERRIDES
 from interpnet.decoding import Decoding
@@ -205,7 +209,13 @@ class Bench:
             else:
                 cfg = TrainConfig(**{**self.base, **options})
                 configured_trainer(cfg, run, **quiet).fit()
-            return {"run": str(run), "options": options, "log": _log(run)}
+            return {
+                "run": str(run),
+                "options": options,
+                "log": _log(run),
+                "features_sha256": _features_digest(Path(self.base.get("features", ""))),
+                "machine": _machine(),
+            }
 
         return self.step(f"train-{name}", go)
 
@@ -278,6 +288,32 @@ class Bench:
         best = self.choose_decoder(name)
         if best is not None and best != "greedy":
             self.evaluate(name, "test", best)
+
+
+def _features_digest(folder: Path) -> str | None:
+    """SHA-256 over the feature-cache chunks under ``folder`` (None without one): whether two
+    machines trained on the same features (retrains on another kind of CPU differ from the
+    classifier's first epoch: README, "Not yet run")."""
+    chunks = sorted(folder.glob("*/chunks/*.safetensors")) if str(folder) else []
+    if not chunks:
+        return None
+    digest = hashlib.sha256()
+    for path in chunks:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _machine() -> dict:
+    """The CPU and torch a run trained on: retrains agree bit for bit only on the same kind."""
+    cpu = Path("/proc/cpuinfo")
+    info = cpu.read_text() if cpu.is_file() else ""
+    model = next((x.split(":", 1)[1].strip() for x in info.splitlines() if "model name" in x), "")
+    return {
+        "cpu": model or platform.processor(),
+        "avx512f": " avx512f" in info,
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+    }
 
 
 def _log(run: Path) -> list[dict]:
