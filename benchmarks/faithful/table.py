@@ -118,6 +118,16 @@ def table(dataset: str) -> str:
             except (KeyError, TypeError):
                 cells.append("-")
         out.append("| human agreement | - | - | " + " | ".join(cells) + " |")
+    # reference points without a trained explainer (baselines.py), where they ran
+    path = RESULTS / f"baselines-{dataset}.json"
+    for name, m in (json.loads(path.read_text()) if path.is_file() else {}).items():
+        cells = []
+        for _, fn in COLUMNS:
+            try:
+                cells.append(_cell([fn(m, m["explanations"])]))
+            except (KeyError, TypeError):
+                cells.append("-")
+        out.append(f"| baseline: {name} | - | - | " + " | ".join(cells) + " |")
     return "\n".join(out)
 
 
