@@ -14,7 +14,12 @@ where do human sentences and plain retrieval of training sentences fall?
   (cosine of the judges' pretrained backbone features), their references pooled, the one with
   the highest mean similarity to the rest of the pool;
 - ``nn-consensus-decision``: the same among the training images of the classifier's predicted
-  class (so the sentence follows the decision).
+  class (so the sentence follows the decision);
+- ``rx-retrieval-decision``: the training reference of the predicted class that the run's
+  *reward* retrieval model (trained on the training references, its image side on the
+  explainer's input r(x): the network's internals, as InterpNET reads them) scores highest
+  for the image; ``-c1`` adds the candidates' centrality in their class (both z-scored over
+  the candidates), trading the image's own words for the class's consensus.
 
 The retrieval baselines copy training sentences (their copied share is 100%). They are scored
 by ``evaluate_run`` on an explanations file (every metric but the counterfactual, which needs
@@ -27,8 +32,9 @@ toolkit's.
 
 Usage (repository root, venv active):
   python benchmarks/faithful/baselines.py DATASET RUN_DIR [--k 10] [--judge-cache DIR]
-writes results/baselines-DATASET.json (frontier.py plots it); a baseline already there is
-skipped.
+writes results/baselines-DATASET.json (frontier.py plots it; with --split val,
+results/baselines-DATASET-val.json, from which the test run marks the introspection weight
+chosen on val); a baseline already there is skipped.
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ from interpnet.report.explanations import write_jsonl
 from interpnet.rundir import RunDirectory
 from interpnet.text import words
 from interpnet.training.data import model_split, open_run_layout, run_config
+from interpnet.training.rewards import reward_scorers
 
 RESULTS = Path(__file__).parent / "results"
 # name -> how many images one sentence may serve (None: any number)
@@ -66,7 +73,16 @@ ORACLES = {
     "oracle-consensus-once": 1,
 }
 RETRIEVAL = ("lookup-decision", "nn-consensus", "nn-consensus-decision")
-BASELINES = [*ORACLES, *RETRIEVAL]
+# the reward retrieval model's choice among the predicted class's training references, its
+# score (z-normalised over the candidates) plus weight x their centrality (the same)
+INTROSPECTION = {
+    "rx-retrieval-decision": 0.0,
+    "rx-retrieval-decision-c0.25": 0.25,
+    "rx-retrieval-decision-c0.5": 0.5,
+    "rx-retrieval-decision-c1": 1.0,
+    "rx-retrieval-decision-c2": 2.0,
+}
+BASELINES = [*ORACLES, *RETRIEVAL, *INTROSPECTION]
 
 
 def log(msg: str) -> None:
@@ -121,11 +137,18 @@ def main(argv: list[str]) -> int:
     p.add_argument("--k-decision", type=int, default=5, help="neighbours within the class")
     p.add_argument("--judge-cache", type=Path, default=None)
     p.add_argument("--only", nargs="*", choices=BASELINES, default=BASELINES)
+    p.add_argument(
+        "--split",
+        default="test",
+        choices=("val", "test"),
+        help="val: results named NAME@val (for choosing a weight), never the oracles",
+    )
     args = p.parse_args(argv)
     run = args.run.resolve()
     cfg = run_config(run)
     layout = open_run_layout(cfg)
-    out_path = RESULTS / f"baselines-{args.dataset}.json"
+    tail = "" if args.split == "test" else f"-{args.split}"
+    out_path = RESULTS / f"baselines-{args.dataset}{tail}.json"
     results = json.loads(out_path.read_text()) if out_path.is_file() else {}
 
     def save(name: str, value: dict) -> None:
@@ -139,14 +162,14 @@ def main(argv: list[str]) -> int:
             f"{'n/a' if fid is None else round(100 * fid, 1)}"
         )
 
-    test = split_examples(layout, "test", cfg.skip_missing, log)
+    test = split_examples(layout, args.split, cfg.skip_missing, log)
     train = layout.split("train", skip_missing=True)
     train_refs = [s for e in train for s in e.sentences]
     refs = [e.sentences for e in test]
     scored = None
     for name, cap in ORACLES.items():
-        if min(len(r) for r in refs) < 2:
-            log("the oracles skipped: they need at least 2 references per image")
+        if min(len(r) for r in refs) < 2 or args.split != "test":
+            log("the oracles skipped: they need the test split, 2 references per image")
             break
         if name not in results and name in args.only:
             start = time.time()
@@ -156,12 +179,13 @@ def main(argv: list[str]) -> int:
             value["seconds"] = round(time.time() - start, 1)
             save(name, value)
 
-    todo = [n for n in RETRIEVAL if n not in results and n in args.only]
+    todo = [n for n in [*RETRIEVAL, *INTROSPECTION] if n not in results and n in args.only]
     if not todo:
+        mark_choice(args, results, save)
         return 0
     start = time.time()
     model = InterpNet.from_pretrained(run)
-    data = model_split(model, cfg, "test", False, layout)
+    data = model_split(model, cfg, args.split, False, layout)
     with torch.no_grad():
         predicted = torch.cat(
             [model.predict(data.batch(idx))[0] for idx in torch.arange(len(data)).split(512)]
@@ -190,7 +214,31 @@ def main(argv: list[str]) -> int:
     ref_rows = [torch.nonzero(owner == i).flatten() for i in range(len(train))]
     prep = round(time.time() - start, 1)
 
+    def introspection(weight: float) -> list[str]:
+        scorers = reward_scorers(model, model_split(model, cfg, "train", False, layout), run, log)
+        with torch.no_grad():
+            r = model.introspect_split(data)[1].cpu()
+            score = (
+                scorers.retrieval.encode_images(r) @ scorers.retrieval.encode_text(train_refs).t()
+            )
+        ref_labels = train_labels[owner]
+        centrality = torch.zeros(len(train_refs))
+        for y in ref_labels.unique():
+            rows = torch.nonzero(ref_labels == y).flatten()
+            sub = sim[rows][:, rows]
+            centrality[rows] = (sub.sum(1) - sub.diagonal()) / max(1, len(rows) - 1)
+        z = lambda x: (x - x.mean()) / x.std().clamp_min(1e-8) if len(x) > 1 else x * 0  # noqa: E731
+        out = []
+        for i in range(len(test)):
+            rows = torch.nonzero(ref_labels == predicted[i]).flatten()
+            rows = rows if len(rows) else torch.arange(len(train_refs))
+            total = z(score[i, rows]) + weight * z(centrality[rows])
+            out.append(train_refs[int(rows[int(total.argmax())])])
+        return out
+
     def explain(name: str) -> list[str]:
+        if name in INTROSPECTION:
+            return introspection(INTROSPECTION[name])
         if name == "lookup-decision":
             table = class_lookup(train_refs, train_labels[owner].tolist(), corpus)
             return [table.get(int(y), table[-1]) for y in predicted]
@@ -220,7 +268,7 @@ def main(argv: list[str]) -> int:
         )
         m = evaluate_run(
             scratch,
-            "test",
+            args.split,
             explanations=path,
             human=False,
             progress=False,
@@ -230,10 +278,40 @@ def main(argv: list[str]) -> int:
         )
         m["seconds"] = round(time.time() - t0 + prep, 1)
         m["decisions_of"] = str(run)
-        m["k"] = args.k_decision if name.endswith("decision") else args.k
+        if name.startswith("nn-"):
+            m["k"] = args.k_decision if name.endswith("decision") else args.k
+        if name in INTROSPECTION:
+            m["centrality_weight"] = INTROSPECTION[name]
         m["examples"] = sentences[:5]
         save(name, m)
+    mark_choice(args, results, save)
     return 0
+
+
+def mark_choice(args: argparse.Namespace, results: dict, save) -> None:
+    """On test: mark which introspection weight was chosen on val (once it is known)."""
+    chosen = chosen_on_val(args.dataset) if args.split == "test" else None
+    for name in INTROSPECTION:
+        if chosen is not None and name in results and "chosen_on_val" not in results[name]:
+            save(name, {**results[name], "chosen_on_val": name == chosen})
+
+
+def chosen_on_val(dataset: str) -> str | None:
+    """The weight of the introspection retrieval that run.py's rule (the language floor, then
+    fidelity + distinct share + R@5) prefers on val; None until every weight ran on val."""
+    from run import LANGUAGE_FLOOR  # the faithfulness benchmark's rule for choosing decoders
+
+    path = RESULTS / f"baselines-{dataset}-val.json"
+    val = json.loads(path.read_text()) if path.is_file() else {}
+    if any(name not in val for name in INTROSPECTION):
+        return None
+    scored = {}
+    for name in INTROSPECTION:
+        e = val[name]["explanations"]
+        floor = all(e["standard"].get(k, 0) >= v for k, v in LANGUAGE_FLOOR.items())
+        score = e["fidelity"] + e["specificity"]["distinct_share"] + e["self_retrieval"]["R@5"]
+        scored[name] = (floor, score)
+    return max(scored, key=lambda n: scored[n])
 
 
 if __name__ == "__main__":
