@@ -18,8 +18,9 @@ where do human sentences and plain retrieval of training sentences fall?
 - ``rx-retrieval-decision``: the training reference of the predicted class that the run's
   *reward* retrieval model (trained on the training references, its image side on the
   explainer's input r(x): the network's internals, as InterpNET reads them) scores highest
-  for the image; ``-c1`` adds the candidates' centrality in their class (both z-scored over
-  the candidates), trading the image's own words for the class's consensus.
+  for the image; ``-c<w>`` adds w x the candidates' centrality in their class (both z-scored
+  over the candidates), trading the image's own words for the class's consensus; w is chosen
+  on val (``--split val`` first) by run.py's rule for decoders.
 
 The retrieval baselines copy training sentences (their copied share is 100%). They are scored
 by ``evaluate_run`` on an explanations file (every metric but the counterfactual, which needs
@@ -52,7 +53,12 @@ import torch
 from interpnet.data.layouts import split_examples
 from interpnet.metrics.captions import caption_metrics
 from interpnet.metrics.cider import CiderD
-from interpnet.metrics.consensus import ConsensusSimilarity, class_lookup, most_central
+from interpnet.metrics.consensus import (
+    ConsensusSimilarity,
+    centrality,
+    class_lookup,
+    most_central,
+)
 from interpnet.metrics.evaluate import caption_tools, evaluate_run
 from interpnet.metrics.judges import JUDGE_BACKBONE, judge_features
 from interpnet.metrics.specificity import specificity
@@ -141,7 +147,8 @@ def main(argv: list[str]) -> int:
         "--split",
         default="test",
         choices=("val", "test"),
-        help="val: results named NAME@val (for choosing a weight), never the oracles",
+        help="val: results in baselines-DATASET-val.json (to choose the introspection weight); "
+        "the oracles run on test only",
     )
     args = p.parse_args(argv)
     run = args.run.resolve()
@@ -214,25 +221,27 @@ def main(argv: list[str]) -> int:
     ref_rows = [torch.nonzero(owner == i).flatten() for i in range(len(train))]
     prep = round(time.time() - start, 1)
 
+    ref_labels = train_labels[owner]
+    ranked: dict = {}  # the retrieval scores and centralities, computed for the first weight
+
     def introspection(weight: float) -> list[str]:
-        scorers = reward_scorers(model, model_split(model, cfg, "train", False, layout), run, log)
-        with torch.no_grad():
-            r = model.introspect_split(data)[1].cpu()
-            score = (
-                scorers.retrieval.encode_images(r) @ scorers.retrieval.encode_text(train_refs).t()
-            )
-        ref_labels = train_labels[owner]
-        centrality = torch.zeros(len(train_refs))
-        for y in ref_labels.unique():
-            rows = torch.nonzero(ref_labels == y).flatten()
-            sub = sim[rows][:, rows]
-            centrality[rows] = (sub.sum(1) - sub.diagonal()) / max(1, len(rows) - 1)
+        if not ranked:
+            train_data = model_split(model, cfg, "train", False, layout)
+            scorers = reward_scorers(model, train_data, run, log)
+            with torch.no_grad():
+                r = model.introspect_split(data)[1].cpu()
+                text = scorers.retrieval.encode_text(train_refs)
+                ranked["score"] = scorers.retrieval.encode_images(r) @ text.t()
+            ranked["central"] = torch.zeros(len(train_refs))
+            for y in ref_labels.unique():
+                rows = torch.nonzero(ref_labels == y).flatten()
+                ranked["central"][rows] = centrality(sim, rows)
         z = lambda x: (x - x.mean()) / x.std().clamp_min(1e-8) if len(x) > 1 else x * 0  # noqa: E731
         out = []
         for i in range(len(test)):
             rows = torch.nonzero(ref_labels == predicted[i]).flatten()
             rows = rows if len(rows) else torch.arange(len(train_refs))
-            total = z(score[i, rows]) + weight * z(centrality[rows])
+            total = z(ranked["score"][i, rows]) + weight * z(ranked["central"][rows])
             out.append(train_refs[int(rows[int(total.argmax())])])
         return out
 
@@ -240,7 +249,7 @@ def main(argv: list[str]) -> int:
         if name in INTROSPECTION:
             return introspection(INTROSPECTION[name])
         if name == "lookup-decision":
-            table = class_lookup(train_refs, train_labels[owner].tolist(), corpus)
+            table = class_lookup(train_refs, ref_labels.tolist(), corpus)
             return [table.get(int(y), table[-1]) for y in predicted]
         nearest = f_test @ f_train.t()
         out = []

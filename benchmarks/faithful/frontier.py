@@ -141,7 +141,7 @@ def main(argv: list[str]) -> int:
             marker="x",
             c="tab:red",
             s=50,
-            label="retrieval of training sentences (lookup, nearest neighbours)"
+            label="retrieval of training sentences (lookup, neighbours, by r(x))"
             if n == 0
             else None,
         )

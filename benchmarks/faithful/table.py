@@ -110,25 +110,24 @@ def table(dataset: str) -> str:
         decoder = f"{names} (chosen on val)" if group == "chosen on val" else group
         out.append(f"| {label} | {decoder} | {len(ms)} | " + " | ".join(cells) + " |")
     if human is not None and "specificity" in human.get("human", {}):
-        h = human["human"]
-        cells = []
-        for name, fn in COLUMNS:
-            try:
-                cells.append(_cell([fn(human, h)]) if name != "acc." else "-")
-            except (KeyError, TypeError):
-                cells.append("-")
-        out.append("| human agreement | - | - | " + " | ".join(cells) + " |")
+        cells = _reference_cells(human, human["human"], skip="acc.")
+        out.append("| human agreement | - | - | " + cells + " |")
     # reference points without a trained explainer (baselines.py), where they ran
     path = RESULTS / f"baselines-{dataset}.json"
     for name, m in (json.loads(path.read_text()) if path.is_file() else {}).items():
-        cells = []
-        for _, fn in COLUMNS:
-            try:
-                cells.append(_cell([fn(m, m["explanations"])]))
-            except (KeyError, TypeError):
-                cells.append("-")
-        out.append(f"| baseline: {name} | - | - | " + " | ".join(cells) + " |")
+        out.append(f"| baseline: {name} | - | - | " + _reference_cells(m, m["explanations"]) + " |")
     return "\n".join(out)
+
+
+def _reference_cells(m: dict, e: dict, skip: str = "") -> str:
+    """One reference row's cells ("-" where a column does not apply)."""
+    cells = []
+    for name, fn in COLUMNS:
+        try:
+            cells.append(_cell([fn(m, e)]) if name != skip else "-")
+        except (KeyError, TypeError):
+            cells.append("-")
+    return " | ".join(cells)
 
 
 # The issue's targets for the best InterpNET configuration: (column, threshold, relative to

@@ -70,15 +70,19 @@ class ConsensusSimilarity:
         return total * penalty / MAX_N
 
 
+def centrality(sim: torch.Tensor, pool: torch.Tensor) -> torch.Tensor:
+    """Each member of ``pool`` (indices into ``sim``): its mean similarity to the others."""
+    sub = sim[pool][:, pool]
+    return (sub.sum(1) - sub.diagonal()) / max(1, len(pool) - 1)
+
+
 def most_central(sim: torch.Tensor, pool: torch.Tensor | None = None) -> int:
     """The index (into ``sim``) of the member of ``pool`` (default: all) with the highest mean
     similarity to the pool's other members; the first such on ties."""
     pool = torch.arange(sim.shape[0]) if pool is None else pool
     if len(pool) == 0:
         raise ValueError("an empty pool has no central sentence")
-    sub = sim[pool][:, pool]
-    scores = (sub.sum(1) - sub.diagonal()) / max(1, len(pool) - 1)
-    return int(pool[int(scores.argmax())])
+    return int(pool[int(centrality(sim, pool).argmax())])
 
 
 def class_lookup(
