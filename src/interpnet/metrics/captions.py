@@ -92,6 +92,12 @@ def paper_scores(
     return out
 
 
+def tokenize_references(refs: list[list[str]], tokenizer: Tokenizer) -> list[list[str]]:
+    """Every image's references tokenized in one call of ``tokenizer``."""
+    flat, sizes = _flatten(refs)
+    return _unflatten(tokenizer(flat), sizes)
+
+
 def caption_metrics(
     hyps: list[str],
     refs: list[list[str]],
@@ -99,10 +105,10 @@ def caption_metrics(
     tokenizer: Tokenizer,
     refs_tok: list[list[str]] | None = None,
 ) -> dict[str, dict[str, float]]:
-    """Both protocols for one set of hypotheses; ``refs_tok`` reuses a tokenization of refs."""
+    """Both protocols for one set of hypotheses; ``refs_tok`` reuses a tokenization of refs
+    (:func:`tokenize_references`)."""
     if refs_tok is None:
-        flat, sizes = _flatten(refs)
-        refs_tok = _unflatten(tokenizer(flat), sizes)
+        refs_tok = tokenize_references(refs, tokenizer)
     hyps_tok = tokenizer(hyps)
     return {
         "standard": standard_scores(hyps_tok, refs_tok, meteor),
@@ -121,8 +127,7 @@ def human_agreement(
     k = min(len(r) for r in refs)
     if k < 2:
         raise ValueError("human agreement needs at least 2 references per image")
-    flat, sizes = _flatten(refs)
-    tok = _unflatten(tokenizer(flat), sizes)
+    tok = tokenize_references(refs, tokenizer)
     runs = []
     for j in range(k):
         hyps = [r[j] for r in refs]

@@ -17,7 +17,7 @@ from interpnet.decoding import Decoding
 from interpnet.devices import resolve_device
 from interpnet.errors import InterpnetError
 from interpnet.metrics.attributes import AttributeTruth
-from interpnet.metrics.captions import caption_metrics
+from interpnet.metrics.captions import caption_metrics, tokenize_references
 from interpnet.metrics.consensus import class_lookup
 from interpnet.metrics.counterfactual import counterfactual_explanations
 from interpnet.metrics.faithfulness import counterfactual_move
@@ -160,7 +160,8 @@ def evaluate_run(
     judge = judges(run, layout, cfg.skip_missing, features, log, train_examples)
     with caption_tools(log, use_java) as (meteor, tokenizer, tok_name):
         out["tokenizer"] = tok_name
-        out["explanations"] = caption_metrics(hyps, refs, meteor, tokenizer)
+        refs_tok = tokenize_references(refs, tokenizer)  # once, for explanations and lookup
+        out["explanations"] = caption_metrics(hyps, refs, meteor, tokenizer, refs_tok)
         if human and min(len(r) for r in refs) < 2:
             log("human agreement skipped: it needs at least 2 references per image")
         elif human:
@@ -169,7 +170,7 @@ def evaluate_run(
             )
         lookup_hyps = _lookup_sentences(train_examples, predicted) if lookup else None
         if lookup_hyps is not None:
-            out["lookup"] = caption_metrics(lookup_hyps, refs, meteor, tokenizer)
+            out["lookup"] = caption_metrics(lookup_hyps, refs, meteor, tokenizer, refs_tok)
     train_refs = [s for e in train_examples for s in e.sentences]
     out["explanations"]["specificity"] = specificity(hyps, train_refs)
     out.setdefault("human", {})["specificity"] = specificity([r[0] for r in refs], train_refs)
