@@ -194,9 +194,8 @@ def main(argv: list[str]) -> int:
     model = InterpNet.from_pretrained(run)
     data = model_split(model, cfg, args.split, False, layout)
     with torch.no_grad():
-        predicted = torch.cat(
-            [model.predict(data.batch(idx))[0] for idx in torch.arange(len(data)).split(512)]
-        )
+        logits, r = model.introspect_split(data)  # the decisions, and r(x) for rx-retrieval
+    predicted, r = logits.argmax(1).cpu(), r.cpu()
     scratch = run.parent / f"{run.name}-baselines"  # evaluate_run writes its metrics there
     if not scratch.is_dir():
         shutil.copytree(run, scratch, ignore=shutil.ignore_patterns("metrics*", "explanations*"))
@@ -229,7 +228,6 @@ def main(argv: list[str]) -> int:
             train_data = model_split(model, cfg, "train", False, layout)
             scorers = reward_scorers(model, train_data, run, log)
             with torch.no_grad():
-                r = model.introspect_split(data)[1].cpu()
                 text = scorers.retrieval.encode_text(train_refs)
                 ranked["score"] = scorers.retrieval.encode_images(r) @ text.t()
             ranked["central"] = torch.zeros(len(train_refs))

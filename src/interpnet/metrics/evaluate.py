@@ -158,31 +158,31 @@ def evaluate_run(
         )
     train_examples = layout.split("train", skip_missing=True)
     judge = judges(run, layout, cfg.skip_missing, features, log, train_examples)
+    # one sentence per image: the explanations and (for scale) the lookup table's
+    single = {"explanations": hyps}
+    lookup_hyps = _lookup_sentences(train_examples, predicted) if lookup else None
+    if lookup_hyps is not None:
+        single["lookup"] = lookup_hyps
     with caption_tools(log, use_java) as (meteor, tokenizer, tok_name):
         out["tokenizer"] = tok_name
-        refs_tok = tokenize_references(refs, tokenizer)  # once, for explanations and lookup
-        out["explanations"] = caption_metrics(hyps, refs, meteor, tokenizer, refs_tok)
+        refs_tok = tokenize_references(refs, tokenizer)  # once, for every side
+        for side, sents in single.items():
+            out[side] = caption_metrics(sents, refs, meteor, tokenizer, refs_tok)
         if human and min(len(r) for r in refs) < 2:
             log("human agreement skipped: it needs at least 2 references per image")
         elif human:
             out["human"] = cached_human_agreement(
                 refs, meteor, tokenizer, tok_name, human_cache, log
             )
-        lookup_hyps = _lookup_sentences(train_examples, predicted) if lookup else None
-        if lookup_hyps is not None:
-            out["lookup"] = caption_metrics(lookup_hyps, refs, meteor, tokenizer, refs_tok)
     train_refs = [s for e in train_examples for s in e.sentences]
-    out["explanations"]["specificity"] = specificity(hyps, train_refs)
+    for side, sents in single.items():
+        out[side]["specificity"] = specificity(sents, train_refs)
     out.setdefault("human", {})["specificity"] = specificity([r[0] for r in refs], train_refs)
     out["judges"] = {k: v for k, v in judge.info.items() if k != "key"}
     split_features = features.get([e.rel_path for e in examples]) if features else None
-    out["explanations"].update(judged(judge, [[h] for h in hyps], predicted, true, split_features))
+    for side, sents in single.items():
+        out[side].update(judged(judge, [[s] for s in sents], predicted, true, split_features))
     out["human"].update(judged(judge, refs, predicted, true, split_features))
-    if "lookup" in out:
-        out["lookup"]["specificity"] = specificity(lookup_hyps, train_refs)
-        out["lookup"].update(
-            judged(judge, [[h] for h in lookup_hyps], predicted, true, split_features)
-        )
     if counterfactual and data is not None:
         out["explanations"]["counterfactual"] = _counterfactual(
             model, data, decoding, reranker, judge
@@ -191,11 +191,10 @@ def evaluate_run(
         truth = AttributeTruth(root)
         keys = [e.rel_path for e in examples]
         names = [layout.class_names[int(r["label"])] for r in records]
-        out["explanations"]["attributes"] = truth.score(keys, hyps, names)
+        for side, sents in single.items():
+            out[side]["attributes"] = truth.score(keys, sents, names)
         flat_keys = [k for k, r in zip(keys, refs, strict=True) for _ in r]
         out["human"]["attributes"] = truth.score(flat_keys, [s for r in refs for s in r])
-        if "lookup" in out:
-            out["lookup"]["attributes"] = truth.score(keys, lookup_hyps, names)
     out["seconds"] = round(time.time() - start, 1)
     out = _finite(out)
     write_json(run.metrics(split), out)

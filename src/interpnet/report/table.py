@@ -100,7 +100,8 @@ def evaluation_table(m: dict[str, Any]) -> str:
 
 
 def compare_rows(metrics: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
-    """Rows = runs (then human agreement, from the first run), columns = the metrics."""
+    """Rows = runs (then human agreement and the lookup table, from the first run), columns =
+    the metrics."""
     headers = ["run", "variant", "accuracy"] + [label for label, _ in COLUMNS]
     rows = []
     for m in metrics:
@@ -108,15 +109,15 @@ def compare_rows(metrics: list[dict[str, Any]]) -> tuple[list[str], list[list[st
             [str(m["run"]), str(m["variant"]), f"{100 * m['accuracy']:.1f}%"]
             + [format_metric(label, metric_value(m.get("explanations"), p)) for label, p in COLUMNS]
         )
-    if metrics and metrics[0].get("human"):
-        human = metrics[0]["human"]
-        rows.append(
-            ["human agreement", "-", "-"]
-            + [format_metric(label, metric_value(human, p)) for label, p in COLUMNS]
-        )
-    if metrics and metrics[0].get("lookup"):
-        rows.append(
-            [f"{LOOKUP} ({metrics[0]['run']}'s decisions)", "-", "-"]
-            + [format_metric(label, metric_value(metrics[0]["lookup"], p)) for label, p in COLUMNS]
-        )
+    # reference rows from the first run: human agreement, its lookup table
+    first = metrics[0] if metrics else {}
+    for name, side in (
+        ("human agreement", "human"),
+        (f"{LOOKUP} ({first.get('run')}'s decisions)", "lookup"),
+    ):
+        if first.get(side):
+            rows.append(
+                [name, "-", "-"]
+                + [format_metric(label, metric_value(first[side], p)) for label, p in COLUMNS]
+            )
     return headers, rows
