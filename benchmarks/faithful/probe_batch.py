@@ -20,7 +20,7 @@ from run import LABEL_SET, RESULTS
 
 from interpnet.model import InterpNet
 from interpnet.report.explanations import explain_inputs
-from interpnet.training.data import model_split, run_config, with_distractor_bank
+from interpnet.training.data import model_split, run_config, with_banks
 
 DECODERS = ("contrast0.8-mean", "contrast0.6-neighbour")
 BATCHES = (256, 64)
@@ -44,9 +44,7 @@ def main(argv: list[str]) -> int:
     # a bank decoder gets its bank from the training split (read once), once for both splits
     banked = any(grid_decoders[n].needs_bank for n in decoders)
     train = model_split(model, cfg, "train", False) if banked else None
-    decodings = {
-        n: with_distractor_bank(model, cfg, grid_decoders[n], False, train=train) for n in decoders
-    }
+    decodings = {n: with_banks(model, cfg, grid_decoders[n], False, train=train) for n in decoders}
     for split in ("val", "test"):
         data = model_split(model, cfg, split, False)
         for name, decoding in decodings.items():

@@ -21,7 +21,9 @@ def add_decoding_flags(p: argparse.ArgumentParser) -> None:
         "--decode",
         choices=METHODS,
         default=None,
-        help="decoding method (default: greedy, the paper's; beam when --beam-width > 1)",
+        help="decoding method (default: greedy, the paper's; beam when --beam-width > 1); "
+        "retrieve: the training reference of the predicted class the explainer finds most "
+        "probable given r(x) (or, with --rerank, the reranker prefers)",
     )
     p.add_argument(
         "--beam-width",
@@ -134,9 +136,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--data-root",
-        help="data root for --split, and for the training split that --rerank and the bank "
-        "distractors (train-mean, class-mean, rival) read (default: the one the run was "
-        "trained on)",
+        help="data root for --split, and for the training split that --rerank, the bank "
+        "distractors (train-mean, class-mean, rival) and --decode retrieve read (default: the "
+        "one the run was trained on)",
     )
     p.add_argument("--output", help="write the explanations to this .jsonl file")
     p.add_argument("--device", default="auto", help="'auto', 'cpu' or 'cuda' (default: auto)")
@@ -153,6 +155,7 @@ def run(args: argparse.Namespace) -> int:
     readers = [f"--split {args.split}"] if args.split else []
     readers += ["--rerank"] if decoding.rerank else []
     readers += [f"--distractor {decoding.distractor}"] if decoding.needs_bank else []
+    readers += ["--decode retrieve"] if decoding.needs_references else []
     cfg = run_config(args.run_dir, args.data_root) if readers else None
     if readers:
         what = f"{' and '.join(readers)} read{'s' if len(readers) == 1 else ''} the run's data"

@@ -1,7 +1,9 @@
-"""Batched decoding for the explainer: greedy, beam, diverse beam, sampling, reranking."""
+"""Batched decoding for the explainer: greedy, beam, diverse beam, sampling, contrastive,
+retrieval of training references, reranking."""
 
 from interpnet.decoding.beam import beam_candidates, beam_search
 from interpnet.decoding.greedy import greedy_decode
+from interpnet.decoding.retrieve import ReferenceBank, retrieve_candidates
 from interpnet.decoding.sampling import sample
 from interpnet.decoding.strategy import (
     Decoding,
@@ -12,11 +14,13 @@ from interpnet.decoding.strategy import (
 
 __all__ = [
     "Decoding",
+    "ReferenceBank",
     "beam_candidates",
     "beam_search",
     "decode_candidates",
     "greedy_decode",
     "rerank_choice",
     "resolve_decoding",
+    "retrieve_candidates",
     "sample",
 ]

@@ -1,5 +1,6 @@
 """How explanations are decoded: one :class:`Decoding` object names the method (greedy, beam,
-diverse beam, sampling) and, optionally, a reranking of its candidates by a score."""
+diverse beam, sampling, contrastive, retrieval) and, optionally, a reranking of its candidates
+by a score."""
 
 from __future__ import annotations
 
@@ -13,13 +14,14 @@ from interpnet.decoding.beam import beam_candidates, length_penalty
 from interpnet.decoding.contrastive import DISTRACTORS, contrastive_decode
 from interpnet.decoding.distractor_bank import BANK_DISTRACTORS, DistractorBank
 from interpnet.decoding.greedy import greedy_decode
+from interpnet.decoding.retrieve import ReferenceBank, retrieve_candidates
 from interpnet.decoding.sampling import sample
 from interpnet.errors import ConfigError
 
 if TYPE_CHECKING:  # for type hints only: interpnet.model imports decoding, not the reverse
     from interpnet.model.explainer import LRCNExplainer
 
-METHODS = ("greedy", "beam", "diverse-beam", "sample", "contrastive")
+METHODS = ("greedy", "beam", "diverse-beam", "sample", "contrastive", "retrieve")
 
 
 @dataclass
@@ -43,6 +45,14 @@ class Decoding:
       :class:`~interpnet.decoding.distractor_bank.DistractorBank` given as ``bank`` (e.g.
       ``model.distractor_bank(training split)``; ``evaluate_run`` and the CLI build it from
       the run's training split).
+    - ``retrieve``: the candidates are the reference sentences of the training images of the
+      input's predicted class, from a :class:`~interpnet.decoding.retrieve.ReferenceBank`
+      given as ``references`` (e.g. ``model.reference_bank(training split)``; ``evaluate_run``
+      and the CLI build it from the run's training split), each scored by the explainer's
+      log-probability of it given r(x); without reranking the most probable (per word) is
+      kept. The explanation is a training sentence word for word (``max_length`` does not
+      apply), chosen by what the explainer reads in r(x); it follows the decision by
+      construction, as a class reranker does.
 
     ``rerank`` names a score the caller supplies at decode time (a reranker, e.g. the run's
     reward sentence classifier ``"class"`` or retrieval model ``"retrieval"``): each input keeps
@@ -66,6 +76,7 @@ class Decoding:
     plausibility: float = 0.1
     distractor: str = "neighbour"
     bank: DistractorBank | None = field(default=None, repr=False, compare=False)
+    references: ReferenceBank | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.method is None:
@@ -101,9 +112,16 @@ class Decoding:
             raise ConfigError(
                 f"decoding bank must be a DistractorBank, got {type(self.bank).__name__}"
             )
+        if self.references is not None and not isinstance(self.references, ReferenceBank):
+            raise ConfigError(
+                f"decoding references must be a ReferenceBank, got {type(self.references).__name__}"
+            )
 
     @property
-    def num_candidates(self) -> int:
+    def num_candidates(self) -> int | None:
+        """Candidates per input (None for ``retrieve``: its predicted class's references)."""
+        if self.method == "retrieve":
+            return None
         if self.method in ("greedy", "contrastive"):
             return 1
         return self.num_samples if self.method == "sample" else self.beam_width
@@ -113,11 +131,23 @@ class Decoding:
         """Whether this decoding reads a distractor bank (``bank``)."""
         return self.method == "contrastive" and self.distractor in BANK_DISTRACTORS
 
+    @property
+    def needs_references(self) -> bool:
+        """Whether this decoding reads a reference bank (``references``)."""
+        return self.method == "retrieve"
+
+    @property
+    def lacks_banks(self) -> bool:
+        """Whether this decoding reads a bank it has not been given."""
+        return (self.needs_bank and self.bank is None) or (
+            self.needs_references and self.references is None
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        """The options, for JSON (the bank as what it holds)."""
-        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "bank"}
-        if self.bank is not None:
-            out["bank"] = self.bank.summary()
+        """The options, for JSON (the banks as what they hold)."""
+        banks = {"bank": self.bank, "references": self.references}
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in banks}
+        out.update({name: b.summary() for name, b in banks.items() if b is not None})
         return out
 
 
@@ -139,8 +169,10 @@ def decode_candidates(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Candidates of every input: token ids (B, K, L), model log-probabilities (B, K), lengths
     in words incl. ``<eos>`` (B, K), and the index (B,) of the one kept without reranking.
-    ``labels``: the inputs' predicted classes (for a bank distractor)."""
+    ``labels``: the inputs' predicted classes (for a bank distractor and retrieval)."""
     batch, d = cond.shape[0], decoding
+    if d.method == "retrieve":
+        return retrieve_candidates(explainer, cond, bos_id, labels, d.references)
     if d.method in ("greedy", "contrastive"):  # one candidate per input
         if d.method == "greedy":
             ids, logp = greedy_decode(explainer, cond, bos_id, eos_id, d.max_length)

@@ -100,9 +100,18 @@ class LRCNExplainer(nn.Module):
         self, tokens: torch.Tensor, r: torch.Tensor, labels: torch.Tensor | None = None
     ) -> torch.Tensor:
         """Teacher-forced logits (B, T, V) for input tokens (B, T) that start with ``<bos>``."""
-        cond = self.condition(r, labels)
+        return self.fused_logits(
+            self.word_features(tokens) + self.condition(r, labels).unsqueeze(1)
+        )
+
+    def word_features(self, tokens: torch.Tensor) -> torch.Tensor:
+        """The word half of the fusion layer for input tokens (B, T): (B, T, fusion). It does
+        not depend on r(x), so sentences scored for many inputs compute it once."""
         h1, _ = self.lstm1(self.embed(tokens))
-        fused = self.fuse_word(self.drop(h1)) + cond.unsqueeze(1)
+        return self.fuse_word(self.drop(h1))
+
+    def fused_logits(self, fused: torch.Tensor) -> torch.Tensor:
+        """Logits (B, T, V) from the fusion layer's output (word half + conditioning half)."""
         h2, _ = self.lstm2(fused)
         return self.out(self.drop(h2))
 

@@ -10,8 +10,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from interpnet.data.splits import as_split_data
 from interpnet.decoding import Decoding, decode_candidates, rerank_choice, resolve_decoding
 from interpnet.decoding.distractor_bank import DistractorBank
+from interpnet.decoding.retrieve import ReferenceBank
 from interpnet.devices import mixed_precision
 from interpnet.errors import CheckpointError
 from interpnet.model.attribution import WordAttribution, WordAttributor
@@ -21,7 +23,7 @@ from interpnet.model.explainer import LRCNExplainer, sentence_loss
 from interpnet.rundir import MODEL_CONFIG, RunDirectory
 from interpnet.scorers.rewards import Reranker, RewardContext
 from interpnet.storage import load_tensors, read_json, save_tensors, write_json
-from interpnet.text import Vocabulary, detokenize
+from interpnet.text import Vocabulary, detokenize, tokenize
 
 
 @dataclass
@@ -128,6 +130,20 @@ class InterpNet(nn.Module):
         predicted = logits.argmax(dim=-1)
         cond = self.explainer.condition(r, predicted if self.explainer.uses_label else None)
         return DistractorBank.from_conditioning(cond, predicted, logits.shape[-1])
+
+    def reference_bank(self, data: Any) -> ReferenceBank:
+        """The reference sentences of ``data`` (a reference split, e.g. the training split: a
+        :class:`~interpnet.data.splits.SplitData` or any sequence of ``(input, label,
+        sentences)``) by the class of the image each describes, encoded with this model's
+        vocabulary: the candidates of ``Decoding(method="retrieve")``."""
+        data = as_split_data(data, "reference")
+        tokens = [[tokenize(s) for s in sents] for sents in data.sentences]
+        return ReferenceBank.from_sentences(
+            tokens,
+            data.labels.tolist(),
+            self.vocab,
+            self.num_classes or int(data.labels.max()) + 1,
+        )
 
     @torch.no_grad()
     def predict(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -115,7 +115,7 @@ def model_split(
     return load_run_data(cfg, (split,), progress, log)[0][split]
 
 
-def with_distractor_bank(
+def with_banks(
     model: InterpNet,
     cfg: TrainConfig,
     decoding: Decoding,
@@ -124,14 +124,19 @@ def with_distractor_bank(
     log: Callable[[str], None] = lambda _: None,
     train: SplitData | None = None,
 ) -> Decoding:
-    """``decoding``, given a distractor bank from the config's training split when it reads
-    one and has none (contrastive decoding with a ``train-mean``, ``class-mean`` or ``rival``
-    distractor). ``train``: that split as the model's inputs, when the caller holds it."""
-    if not decoding.needs_bank or decoding.bank is not None:
+    """``decoding``, given what it reads from the config's training split and has not got: a
+    distractor bank (contrastive decoding with a ``train-mean``, ``class-mean`` or ``rival``
+    distractor) or a reference bank (retrieval decoding). ``train``: that split as the model's
+    inputs, when the caller holds it."""
+    if not decoding.lacks_banks:
         return decoding
     if train is None:
         train = model_split(model, cfg, "train", progress, layout, log)
-    return replace(decoding, bank=model.distractor_bank(train))
+    if decoding.needs_bank and decoding.bank is None:
+        decoding = replace(decoding, bank=model.distractor_bank(train))
+    if decoding.needs_references and decoding.references is None:
+        decoding = replace(decoding, references=model.reference_bank(train))
+    return decoding
 
 
 def build_run_classifier(cfg: TrainConfig, spec: dict[str, Any], num_classes: int) -> nn.Module:

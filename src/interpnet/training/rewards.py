@@ -27,7 +27,7 @@ from interpnet.scorers.rewards import (
 )
 from interpnet.scorers.store import ROLE_SPLITS, ScorerData, Scorers, load_or_train
 from interpnet.training.config import TrainConfig
-from interpnet.training.data import model_split, with_distractor_bank
+from interpnet.training.data import model_split, with_banks
 
 
 def reward_scorers(
@@ -141,13 +141,12 @@ def prepare_decoding(
 ) -> tuple[Decoding, Reranker | None]:
     """``decoding`` and its reranker, ready to decode with a run made from a
     :class:`TrainConfig`: the reranker its ``rerank`` names (:func:`run_reranker`, unless
-    ``reranker`` is given) and its distractor bank (unless it has one), both from one reading
+    ``reranker`` is given) and the banks it reads (:func:`with_banks`), all from one reading
     of the config's training split as the model's inputs (``train``, when the caller holds
     it)."""
     wants_reranker = decoding.rerank is not None and reranker is None
-    wants_bank = decoding.needs_bank and decoding.bank is None
-    if train is None and (wants_reranker or wants_bank):
+    if train is None and (wants_reranker or decoding.lacks_banks):
         train = model_split(model, cfg, "train", progress, layout, log)
     if wants_reranker:
         reranker = run_reranker(model, train, run, decoding.rerank, log)
-    return with_distractor_bank(model, cfg, decoding, train=train), reranker
+    return with_banks(model, cfg, decoding, train=train), reranker

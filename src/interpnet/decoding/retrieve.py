@@ -1,0 +1,160 @@
+"""Retrieval decoding: an input's candidates are the reference sentences of the training images
+of its predicted class (a :class:`ReferenceBank`), each scored by the explainer's
+log-probability of it given the input's r(x); a reranker may then choose among them.
+
+The explainer cannot write what it cannot read, so the bank keeps only references whose words
+are all in the model's vocabulary; an explanation is then a training sentence word for word."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+if TYPE_CHECKING:  # for type hints only: interpnet.model imports decoding, not the reverse
+    from interpnet.model.explainer import LRCNExplainer
+    from interpnet.text import Vocabulary
+
+# token positions (sentences x words) scored at once: the vocabulary logits of one chunk are
+# held in memory (16,384 positions x a 3,000-word vocabulary = 200 MB in float32)
+CHUNK_POSITIONS = 16_384
+LENGTH_GROUP = 32  # sentences of similar length scored together, cut to the longest of them
+
+
+@dataclass(frozen=True)
+class ReferenceBank:
+    """Reference sentences as token ids ``ids`` (R, T), each ending with ``<eos>`` and padded
+    with 0, and the class (R,) of the image each describes (``classes``), of ``num_classes``
+    classes. Build one with :meth:`from_sentences` or ``InterpNet.reference_bank(training
+    split)``. ``skipped``: how many references were left out for words outside the
+    vocabulary."""
+
+    ids: torch.Tensor
+    classes: torch.Tensor
+    num_classes: int
+    skipped: int = 0
+
+    def __post_init__(self) -> None:
+        if self.ids.dim() != 2 or self.classes.shape != self.ids.shape[:1]:
+            raise ValueError(
+                f"a reference bank needs token ids (R, T) and classes (R,), got "
+                f"{tuple(self.ids.shape)} and {tuple(self.classes.shape)}"
+            )
+        if self.ids.shape[0] < 1:
+            raise ValueError(
+                "a reference bank needs at least one reference whose words are all in the "
+                "model's vocabulary"
+            )
+        if int(self.classes.min()) < 0 or int(self.classes.max()) >= self.num_classes:
+            raise ValueError(f"reference classes must lie in 0..{self.num_classes - 1}")
+
+    @classmethod
+    def from_sentences(
+        cls,
+        sentences: Sequence[Sequence[list[str]]],
+        labels: Sequence[int],
+        vocab: Vocabulary,
+        num_classes: int,
+    ) -> ReferenceBank:
+        """From the tokenized references ``sentences[i]`` of example ``i``, whose class is
+        ``labels[i]``: a sentence repeated within a class is kept once, one with a word outside
+        ``vocab`` not at all (counted in ``skipped``)."""
+        if len(sentences) != len(labels):
+            raise ValueError(f"{len(sentences)} examples' references for {len(labels)} labels")
+        seen: set[tuple[int, tuple[str, ...]]] = set()
+        encoded, classes, skipped = [], [], 0
+        for refs, label in zip(sentences, labels, strict=True):
+            for tokens in refs:
+                key = (int(label), tuple(tokens))
+                if not tokens or key in seen:
+                    continue
+                seen.add(key)
+                if any(t not in vocab.stoi for t in tokens):
+                    skipped += 1
+                    continue
+                encoded.append(vocab.encode(list(tokens)))
+                classes.append(int(label))
+        if not encoded:
+            return cls(torch.zeros(0, 1, dtype=torch.long), torch.zeros(0), num_classes, skipped)
+        return cls(vocab.pad_batch(encoded), torch.tensor(classes), num_classes, skipped)
+
+    def rows(self, label: int) -> torch.Tensor:
+        """The bank rows of class ``label``: its references, or all of them for a class with
+        none (so every input has candidates)."""
+        rows = torch.nonzero(self.classes == label).flatten()
+        return rows if len(rows) else torch.arange(len(self.classes))
+
+    def summary(self) -> dict[str, Any]:
+        """What the bank holds, for metrics.json."""
+        return {
+            "references": int(self.ids.shape[0]),
+            "classes": int(self.classes.unique().numel()),
+            "skipped": self.skipped,
+        }
+
+
+def retrieve_candidates(
+    explainer: LRCNExplainer,
+    cond: torch.Tensor,
+    bos_id: int,
+    labels: torch.Tensor | None,
+    bank: ReferenceBank | None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Each input's candidates, the references of its predicted class (``labels``, (B,)):
+    token ids (B, K, T), the explainer's total log-probability of each given ``cond`` (B, K),
+    lengths in words incl. ``<eos>`` (B, K), and the index (B,) of the one with the highest
+    mean word log-probability. K is the largest class's count in the batch; an input of a
+    smaller class repeats its first candidate (a repeat never wins a tie)."""
+    if bank is None:
+        raise ValueError(
+            "retrieval decoding needs a ReferenceBank: Decoding(method='retrieve', "
+            "references=model.reference_bank(training split))"
+        )
+    if labels is None:
+        raise ValueError("retrieval decoding needs the inputs' predicted classes (labels)")
+    labels = labels.cpu().long()
+    per_input = [bank.rows(int(y)) for y in labels]
+    width = max(len(p) for p in per_input)
+    rows = torch.stack([torch.cat([p, p[:1].expand(width - len(p))]) for p in per_input])
+    logp = torch.empty(len(labels), width, device=cond.device)
+    for label in labels.unique():
+        members = torch.nonzero(labels == label).flatten()
+        own = per_input[int(members[0])]
+        ids = bank.ids[own]
+        ids = ids[:, : int((ids != 0).sum(dim=1).max())].to(cond.device)
+        scores = _sentence_logprobs(explainer, cond[members.to(cond.device)], ids, bos_id)
+        logp[members.to(cond.device), : len(own)] = scores.to(logp.dtype)
+        logp[members.to(cond.device), len(own) :] = scores[:, :1].to(logp.dtype)
+    lengths = (bank.ids[rows] != 0).sum(dim=-1)
+    best = (logp.float().cpu() / lengths.clamp(min=1)).argmax(dim=1)
+    return bank.ids[rows].to(cond.device), logp, lengths.to(cond.device), best
+
+
+def _sentence_logprobs(
+    explainer: LRCNExplainer, cond: torch.Tensor, ids: torch.Tensor, bos_id: int
+) -> torch.Tensor:
+    """Total log-probability (N, K) of each of K sentences ``ids`` (K, T) given each of N
+    conditioning vectors ``cond`` (N, F), teacher-forced. The sentences go in groups of
+    similar length, each cut to its longest (the decoder is causal: what follows ``<eos>``
+    changes nothing before it), and each group's word half of the fusion layer is computed
+    once for all N inputs; (input, sentence) pairs are scored in chunks."""
+    lengths = (ids != 0).sum(dim=1)
+    out = torch.empty(len(cond), len(ids), device=cond.device)
+    for group in lengths.argsort().split(LENGTH_GROUP):
+        sents = ids[group][:, : int(lengths[group].max())]
+        k, t = sents.shape
+        bos = torch.full_like(sents[:, :1], bos_id)
+        words = explainer.word_features(torch.cat([bos, sents[:, :-1]], dim=1))  # (k, t, F)
+        scores = []
+        for part in torch.arange(len(cond) * k, device=cond.device).split(
+            max(1, CHUNK_POSITIONS // t)
+        ):
+            sent, inp = part % k, part // k
+            logits = explainer.fused_logits(words[sent] + cond[inp].unsqueeze(1)).float()
+            target = sents[sent]
+            token = logits.gather(2, target.unsqueeze(-1)).squeeze(-1) - logits.logsumexp(-1)
+            scores.append((token * (target != 0)).sum(dim=1))
+        out[:, group] = torch.cat(scores).view(len(cond), k).to(out.dtype)
+    return out
