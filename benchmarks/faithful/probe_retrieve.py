@@ -71,6 +71,7 @@ def main(argv: list[str]) -> int:
             b.finetune(best, first, **{**PHASE3, **SPECIFIC_SETS[BEST_SET]})
             runs.append(best)  # the first phase 3 is only the best configuration's start
         for run in runs:
+            b.evaluate(run, "val", "greedy")  # for scale, outside the choice
             chosen = b.choose_decoder(run, list(GRID))
             if args.test and chosen is not None:
                 b.evaluate(run, "test", chosen)
