@@ -122,11 +122,10 @@ def retrieve_candidates(
     for label in labels.unique():
         members = torch.nonzero(labels == label).flatten()
         own = per_input[int(members[0])]
-        ids = bank.ids[own]
-        ids = ids[:, : int((ids != 0).sum(dim=1).max())].to(cond.device)
-        scores = _sentence_logprobs(explainer, cond[members.to(cond.device)], ids, bos_id)
-        logp[members.to(cond.device), : len(own)] = scores.to(logp.dtype)
-        logp[members.to(cond.device), len(own) :] = scores[:, :1].to(logp.dtype)
+        at = members.to(cond.device)
+        scores = _sentence_logprobs(explainer, cond[at], bank.ids[own].to(cond.device), bos_id)
+        logp[at, : len(own)] = scores.to(logp.dtype)
+        logp[at, len(own) :] = scores[:, :1].to(logp.dtype)
     lengths = (bank.ids[rows] != 0).sum(dim=-1)
     best = (logp.float().cpu() / lengths.clamp(min=1)).argmax(dim=1)
     return bank.ids[rows].to(cond.device), logp, lengths.to(cond.device), best
