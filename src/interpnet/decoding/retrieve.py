@@ -126,9 +126,10 @@ def retrieve_candidates(
         scores = _sentence_logprobs(explainer, cond[at], bank.ids[own].to(cond.device), bos_id)
         logp[at, : len(own)] = scores.to(logp.dtype)
         logp[at, len(own) :] = scores[:, :1].to(logp.dtype)
-    lengths = (bank.ids[rows] != 0).sum(dim=-1)
+    ids = bank.ids[rows]
+    lengths = (ids != 0).sum(dim=-1)
     best = (logp.float().cpu() / lengths.clamp(min=1)).argmax(dim=1)
-    return bank.ids[rows].to(cond.device), logp, lengths.to(cond.device), best
+    return ids.to(cond.device), logp, lengths.to(cond.device), best
 
 
 def _sentence_logprobs(
