@@ -115,14 +115,13 @@ def retrieve_candidates(
     if labels is None:
         raise ValueError("retrieval decoding needs the inputs' predicted classes (labels)")
     labels = labels.cpu().long()
-    per_input = [bank.rows(int(y)) for y in labels]
-    width = max(len(p) for p in per_input)
-    rows = torch.stack([torch.cat([p, p[:1].expand(width - len(p))]) for p in per_input])
+    of_class = {int(y): bank.rows(int(y)) for y in labels.unique()}
+    width = max(len(p) for p in of_class.values())
+    pad = {y: torch.cat([p, p[:1].expand(width - len(p))]) for y, p in of_class.items()}
+    rows = torch.stack([pad[int(y)] for y in labels])
     logp = torch.empty(len(labels), width, device=cond.device)
-    for label in labels.unique():
-        members = torch.nonzero(labels == label).flatten()
-        own = per_input[int(members[0])]
-        at = members.to(cond.device)
+    for label, own in of_class.items():
+        at = torch.nonzero(labels == label).flatten().to(cond.device)
         scores = _sentence_logprobs(explainer, cond[at], bank.ids[own].to(cond.device), bos_id)
         logp[at, : len(own)] = scores.to(logp.dtype)
         logp[at, len(own) :] = scores[:, :1].to(logp.dtype)

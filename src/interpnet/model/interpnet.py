@@ -23,7 +23,7 @@ from interpnet.model.explainer import LRCNExplainer, sentence_loss
 from interpnet.rundir import MODEL_CONFIG, RunDirectory
 from interpnet.scorers.rewards import Reranker, RewardContext
 from interpnet.storage import load_tensors, read_json, save_tensors, write_json
-from interpnet.text import Vocabulary, detokenize, tokenize
+from interpnet.text import Vocabulary, detokenize
 
 
 @dataclass
@@ -137,9 +137,8 @@ class InterpNet(nn.Module):
         sentences)``) by the class of the image each describes, encoded with this model's
         vocabulary: the candidates of ``Decoding(method="retrieve")``."""
         data = as_split_data(data, "reference")
-        tokens = [[tokenize(s) for s in sents] for sents in data.sentences]
         return ReferenceBank.from_sentences(
-            tokens,
+            data.tokens(),
             data.labels.tolist(),
             self.vocab,
             self.num_classes or int(data.labels.max()) + 1,
