@@ -1,6 +1,7 @@
 """Retrieval decoding: the explainer chooses among the training references of the decision."""
 
 import json
+from dataclasses import replace
 
 import pytest
 import torch
@@ -9,6 +10,7 @@ import interpnet.decoding.retrieve as retrieve
 from interpnet.cli.main import main
 from interpnet.decoding import Decoding, ReferenceBank, decode_candidates
 from interpnet.errors import ConfigError
+from interpnet.report.html import _describe_decoding
 from interpnet.text import Vocabulary, detokenize, tokenize
 from interpnet.training.data import model_split, run_config
 from interpnet.training.rewards import prepare_decoding, run_reranker
@@ -98,6 +100,40 @@ def test_retrieval_needs_a_reference_bank_and_the_decisions():
     assert d.to_dict()["references"] == {"references": 5, "classes": 2, "skipped": 1}
 
 
+@torch.no_grad()
+def test_add_references_offers_the_decisions_references_after_the_methods_own_candidates():
+    ex, bank = peaky_explainer(3), _bank()
+    cond = ex.condition(torch.randn(4, 6))
+    labels = torch.tensor([0, 1, 2, 0])
+
+    def candidates(d: Decoding):
+        return decode_candidates(ex, cond, 1, 2, d, torch.Generator().manual_seed(0), labels)
+
+    sampled = candidates(Decoding(method="sample", num_samples=3, max_length=4))
+    refs = candidates(Decoding(method="retrieve", references=bank))
+    mixed = Decoding(method="sample", num_samples=3, max_length=4, add_references=True)
+    ids, logp, lengths, best = candidates(replace(mixed, references=bank))
+    assert ids.shape[:2] == (4, 3 + 5) and ids.shape[2] == max(4, refs[0].shape[2])
+    for part, at in ((sampled, slice(0, 3)), (refs, slice(3, 8))):
+        width = part[0].shape[2]
+        assert torch.equal(ids[:, at, :width], part[0]) and not ids[:, at, width:].any()
+        torch.testing.assert_close(logp[:, at], part[1])
+        assert torch.equal(lengths[:, at], part[2])
+    assert torch.equal(best, (logp / lengths).argmax(dim=1))
+    assert mixed.needs_references and mixed.lacks_banks and mixed.num_candidates is None
+    assert mixed.to_dict()["add_references"] is True
+    ready = replace(mixed, references=bank, rerank="class")
+    assert _describe_decoding(ready.to_dict()) == (
+        "sample, 3 samples and 5 training references, reranked by class"
+    )
+    retrieving = Decoding(method="retrieve", references=bank).to_dict()
+    assert _describe_decoding(retrieving) == "retrieve among 5 training references"
+    with pytest.raises(ValueError, match="needs a ReferenceBank"):
+        candidates(mixed)
+    with pytest.raises(ConfigError, match="already the references"):
+        Decoding(method="retrieve", add_references=True)
+
+
 @pytest.fixture(scope="module")
 def trained(tiny_birds, tmp_path_factory):
     run = tmp_path_factory.mktemp("retrieve") / "interpnet"
@@ -131,6 +167,15 @@ def test_a_trained_model_explains_with_its_decisions_training_sentences(trained)
     # prepare_decoding builds the bank from the run's training split
     ready, _ = prepare_decoding(model, run_config(run), run, Decoding(method="retrieve"), **QUIET)
     assert torch.equal(ready.references.ids, bank.ids)
+    # with the references added to 3 samples, an input keeps the samples' own choice (the same
+    # draws: retrieval takes none) or a training sentence of its decision
+    sampled = model.explain(x, Decoding(method="sample", num_samples=3))
+    mixed = Decoding(method="sample", num_samples=3, add_references=True, references=bank)
+    chosen = [e.sentence for e in model.explain(x, mixed)]
+    for sentence, own in zip(chosen, sampled, strict=True):
+        assert sentence == own.sentence or sentence in by_class[own.label]
+    heavy = replace(mixed, rerank="class", rerank_weight=1e6)
+    assert [e.sentence for e in model.explain(x, heavy, reranker)] == chosen
 
 
 def test_evaluate_and_explain_retrieve_from_the_cli(trained, tmp_path, capsys):
@@ -146,3 +191,9 @@ def test_evaluate_and_explain_retrieve_from_the_cli(trained, tmp_path, capsys):
     assert main(["explain", str(run), "--split", "test", *missing]) == 2
     err = capsys.readouterr().err
     assert "moved: data root not found" in err and "--decode retrieve" in err
+    mixed = ["--decode", "sample", "--num-samples", "2", "--add-references"]
+    assert main(["explain", str(run), "--split", "test", *missing[:2], *mixed]) == 2
+    assert "--add-references read" in capsys.readouterr().err
+    assert main(["evaluate", str(run), *flags[:-2], *mixed]) == 0
+    saved = json.loads((run / "metrics.json").read_text())["decoding"]
+    assert saved["add_references"] and saved["references"]["references"] > 0

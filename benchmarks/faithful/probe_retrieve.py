@@ -17,8 +17,15 @@ in WORKDIR/runs as run.py does (an existing run directory is resumed, i.e. reuse
 with --test the decoder chosen on val (run.py's rule: fidelity + distinct share + R@5 among
 the decoders meeting the language floor) on test.
 
+With --mixed the grid is MIXED instead: 10 samples with the predicted class's references added
+(``Decoding(add_references=True)``), one choice among all of them, so an image may keep a
+sentence of its own where the explainer or the reranker prefers it to every human sentence of
+its decision (retrieval alone cannot give more distinct sentences than its pool holds; sampling
+alone gave up fidelity); results in results/probes/mixed-<dataset>/.
+
 Usage (repository root, venv active; resumable like run.py):
   python benchmarks/faithful/probe_retrieve.py flowers WORKDIR [--seeds 0] [--phase3] [--test]
+      [--mixed]
 results in results/probes/retrieve-<dataset>/ (tabled by probe_table.py retrieve-<dataset>).
 """
 
@@ -48,6 +55,20 @@ GRID = {
     },
 }
 
+# Fixed before any run: the explainer's own choice, run.py's class+retrieval reranker (weight
+# 0), and the retrieval reranker at the weights retrieval decoding probed first.
+MIXED_BASE = {"method": "sample", "num_samples": 10, "add_references": True}
+MIXED = {
+    "sample10+refs": Decoding(**MIXED_BASE),
+    "sample10+refs-class+retrieval": Decoding(**MIXED_BASE, rerank="class+retrieval"),
+    **{
+        f"sample10+refs-retrieval-w{w:g}": Decoding(
+            **MIXED_BASE, rerank="retrieval", rerank_weight=w
+        )
+        for w in (0.0, 0.3, 1.0)
+    },
+}
+
 
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -56,10 +77,12 @@ def main(argv: list[str]) -> int:
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--phase3", action="store_true", help="also the chain's phase-3 runs")
     p.add_argument("--test", action="store_true", help="the val choice on test")
+    p.add_argument("--mixed", action="store_true", help="samples and references (MIXED)")
     args = p.parse_args(argv)
-    out = RESULTS / "probes" / f"retrieve-{args.dataset}"
+    grid = MIXED if args.mixed else GRID
+    out = RESULTS / "probes" / f"{'mixed' if args.mixed else 'retrieve'}-{args.dataset}"
     b = Bench(
-        args.dataset, args.work.resolve(), [], out=out, decoders={"greedy": Decoding(), **GRID}
+        args.dataset, args.work.resolve(), [], out=out, decoders={"greedy": Decoding(), **grid}
     )
     for seed in args.seeds:
         label, first = f"interpnet2-label-s{seed}", f"disc-label-{LABEL_SET}-s{seed}"
@@ -72,7 +95,7 @@ def main(argv: list[str]) -> int:
             runs.append(best)  # the first phase 3 is only the best configuration's start
         for run in runs:
             b.evaluate(run, "val", "greedy")  # for scale, outside the choice
-            chosen = b.choose_decoder(run, list(GRID))
+            chosen = b.choose_decoder(run, list(grid))
             if args.test and chosen is not None:
                 b.evaluate(run, "test", chosen)
                 b.evaluate(run, "test", "greedy")

@@ -75,6 +75,12 @@ def add_decoding_flags(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--decode-seed", type=int, default=0, help="sampling seed (default: 0)")
     p.add_argument(
+        "--add-references",
+        action="store_true",
+        help="offer the training references of the predicted class as candidates too, "
+        "beside the method's own (not with --decode retrieve, whose candidates they are)",
+    )
+    p.add_argument(
         "--contrast",
         type=float,
         default=0.5,
@@ -116,6 +122,7 @@ def decoding_from_args(args: argparse.Namespace) -> Decoding:
         contrast=args.contrast,
         plausibility=args.plausibility,
         distractor=args.distractor,
+        add_references=args.add_references,
     )
 
 
@@ -137,8 +144,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--data-root",
         help="data root for --split, and for the training split that --rerank, the bank "
-        "distractors (train-mean, class-mean, rival) and --decode retrieve read (default: the "
-        "one the run was trained on)",
+        "distractors (train-mean, class-mean, rival), --decode retrieve and --add-references "
+        "read (default: the one the run was trained on)",
     )
     p.add_argument("--output", help="write the explanations to this .jsonl file")
     p.add_argument("--device", default="auto", help="'auto', 'cpu' or 'cuda' (default: auto)")
@@ -155,7 +162,8 @@ def run(args: argparse.Namespace) -> int:
     readers = [f"--split {args.split}"] if args.split else []
     readers += ["--rerank"] if decoding.rerank else []
     readers += [f"--distractor {decoding.distractor}"] if decoding.needs_bank else []
-    readers += ["--decode retrieve"] if decoding.needs_references else []
+    if decoding.needs_references:
+        readers.append("--add-references" if decoding.add_references else "--decode retrieve")
     cfg = run_config(args.run_dir, args.data_root) if readers else None
     if readers:
         what = f"{' and '.join(readers)} read{'s' if len(readers) == 1 else ''} the run's data"

@@ -54,6 +54,11 @@ class Decoding:
       apply), chosen by what the explainer reads in r(x); it follows the decision by
       construction, as a class reranker does.
 
+    ``add_references`` offers the ``retrieve`` candidates too, beside those of any other
+    method (e.g. 10 samples and the predicted class's training references, one choice among
+    all of them): an input keeps a sentence of its own when the explainer (or the reranker)
+    prefers it to every human sentence of its decision, and a human sentence otherwise.
+
     ``rerank`` names a score the caller supplies at decode time (a reranker, e.g. the run's
     reward sentence classifier ``"class"`` or retrieval model ``"retrieval"``): each input keeps
     the candidate with the highest ``score + rerank_weight * mean word log-probability``.
@@ -75,6 +80,7 @@ class Decoding:
     contrast: float = 0.5
     plausibility: float = 0.1
     distractor: str = "neighbour"
+    add_references: bool = False
     bank: DistractorBank | None = field(default=None, repr=False, compare=False)
     references: ReferenceBank | None = field(default=None, repr=False, compare=False)
 
@@ -112,6 +118,11 @@ class Decoding:
             raise ConfigError(
                 f"decoding bank must be a DistractorBank, got {type(self.bank).__name__}"
             )
+        if self.add_references and self.method == "retrieve":
+            raise ConfigError(
+                "decoding add_references offers the retrieve candidates beside another "
+                "method's; retrieve's candidates are already the references"
+            )
         if self.references is not None and not isinstance(self.references, ReferenceBank):
             raise ConfigError(
                 f"decoding references must be a ReferenceBank, got {type(self.references).__name__}"
@@ -119,8 +130,8 @@ class Decoding:
 
     @property
     def num_candidates(self) -> int | None:
-        """Candidates per input (None for ``retrieve``: its predicted class's references)."""
-        if self.method == "retrieve":
+        """Candidates per input (None with references: as many as its predicted class has)."""
+        if self.needs_references:
             return None
         if self.method in ("greedy", "contrastive"):
             return 1
@@ -134,7 +145,7 @@ class Decoding:
     @property
     def needs_references(self) -> bool:
         """Whether this decoding reads a reference bank (``references``)."""
-        return self.method == "retrieve"
+        return self.method == "retrieve" or self.add_references
 
     @property
     def lacks_banks(self) -> bool:
@@ -169,8 +180,37 @@ def decode_candidates(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Candidates of every input: token ids (B, K, L), model log-probabilities (B, K), lengths
     in words incl. ``<eos>`` (B, K), and the index (B,) of the one kept without reranking.
-    ``labels``: the inputs' predicted classes (for a bank distractor and retrieval)."""
-    batch, d = cond.shape[0], decoding
+    ``labels``: the inputs' predicted classes (for a bank distractor and retrieval). With
+    ``add_references`` the references follow the method's own candidates, and the one kept
+    without reranking is the best of all by mean word log-probability."""
+    d = decoding
+    own = _method_candidates(explainer, cond, bos_id, eos_id, d, generator, labels)
+    if not d.add_references:
+        return own
+    refs = retrieve_candidates(explainer, cond, bos_id, labels, d.references)
+    width = max(own[0].shape[-1], refs[0].shape[-1])
+    ids = torch.cat([_pad_ids(own[0], width), _pad_ids(refs[0].to(own[0]), width)], dim=1)
+    logp = torch.cat([own[1], refs[1].to(own[1])], dim=1)
+    lengths = torch.cat([own[2], refs[2].to(own[2])], dim=1)
+    return ids, logp, lengths, (logp.float() / lengths.clamp(min=1)).argmax(dim=1).cpu()
+
+
+def _pad_ids(ids: torch.Tensor, width: int) -> torch.Tensor:
+    """Token ids (..., L) padded with 0 to ``width`` positions."""
+    return torch.nn.functional.pad(ids, (0, width - ids.shape[-1]))
+
+
+def _method_candidates(
+    explainer: LRCNExplainer,
+    cond: torch.Tensor,
+    bos_id: int,
+    eos_id: int,
+    d: Decoding,
+    generator: torch.Generator | None,
+    labels: torch.Tensor | None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """:func:`decode_candidates` of ``d.method`` alone."""
+    batch = cond.shape[0]
     if d.method == "retrieve":
         return retrieve_candidates(explainer, cond, bos_id, labels, d.references)
     if d.method in ("greedy", "contrastive"):  # one candidate per input

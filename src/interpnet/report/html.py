@@ -109,8 +109,9 @@ def _describe_decoding(d: dict[str, Any] | None) -> str:
         text += f", distractor {d.get('distractor')}, contrast {d.get('contrast')}"
         if d.get("bank"):
             text += f" (bank of {d['bank']['images']} training images)"
-    if d.get("method") == "retrieve" and d.get("references"):
-        text += f" among {d['references']['references']} training references"
+    if d.get("references"):
+        among = "among" if d.get("method") == "retrieve" else "and"
+        text += f" {among} {d['references']['references']} training references"
     if d.get("rerank"):
         text += f", reranked by {d['rerank']}"
     return text
