@@ -190,9 +190,9 @@ def decode_candidates(
     refs = retrieve_candidates(explainer, cond, bos_id, labels, d.references)
     width = max(own[0].shape[-1], refs[0].shape[-1])
     ids = torch.cat([_pad_ids(own[0], width), _pad_ids(refs[0].to(own[0]), width)], dim=1)
-    logp = torch.cat([own[1], refs[1].to(own[1])], dim=1)
+    logp = torch.cat([own[1].float(), refs[1].float()], dim=1)  # as the caller reads them
     lengths = torch.cat([own[2], refs[2].to(own[2])], dim=1)
-    return ids, logp, lengths, (logp.float() / lengths.clamp(min=1)).argmax(dim=1).cpu()
+    return ids, logp, lengths, (logp / lengths.clamp(min=1)).argmax(dim=1).cpu()
 
 
 def _pad_ids(ids: torch.Tensor, width: int) -> torch.Tensor:
