@@ -96,8 +96,9 @@ def main(argv: list[str]) -> int:
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--phase3", action="store_true", help="also the chain's phase-3 runs")
     p.add_argument("--test", action="store_true", help="the val choice on test")
-    p.add_argument("--grid", choices=GRIDS, default="retrieve", help="the decoders tried on val")
-    p.add_argument("--mixed", action="store_true", help="samples and references: --grid mixed")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--grid", choices=GRIDS, default="retrieve", help="decoders tried on val")
+    which.add_argument("--mixed", action="store_true", help="samples and references: --grid mixed")
     args = p.parse_args(argv)
     grid, prefix = GRIDS["mixed" if args.mixed else args.grid]
     out = RESULTS / "probes" / f"{prefix}-{args.dataset}"
