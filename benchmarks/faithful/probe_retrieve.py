@@ -75,8 +75,8 @@ MIXED = {
 # reward sentence classifier's probability of the predicted class (run.py's `class` reranker)
 # among the decision's references. Each Flowers class's training sentence that this reward
 # model likes best is recognised by the independent judge for 72.5% of the classes, its most
-# central one (the lookup table's) for 61.8% (seed 2's scorers): does the counterfactual rate
-# stop at ~60% because of the judge, or because of the sentences the decoders choose?
+# central one (the lookup table's) for 61.8% (seed 2's scorers, class_typical.py): does the rate
+# of counterfactual moves stop at ~60% because of the judge, or because of the sentences?
 CLASS = {
     f"retrieve-class-w{w:g}": Decoding(method="retrieve", rerank="class", rerank_weight=w)
     for w in (0.0, 0.1, 0.3, 1.0)
