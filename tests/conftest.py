@@ -109,3 +109,17 @@ def peaky_explainer(seed: int = 0, vocab: int = 12, sharpness: float = 8.0):
         ex.out.weight.mul_(sharpness)
         ex.out.bias[2] += 0.5
     return ex.eval()
+
+
+def vision_libraries():
+    """(torchvision, timm), imported for real; the tests that need them skip where they are not
+    importable, except under ``INTERPNET_REQUIRE_VISION=1`` (CI's vision environment), where
+    that is a failure: those tests must run, not skip."""
+    try:
+        import timm
+        import torchvision
+    except Exception as err:  # noqa: BLE001 - missing, or built against another torch
+        if os.environ.get("INTERPNET_REQUIRE_VISION") == "1":
+            raise
+        pytest.skip(f"torchvision and timm not importable here ({type(err).__name__})")
+    return torchvision, timm

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from interpnet.cli.explain_cmd import add_decoding_flags, decoding_from_args
-from interpnet.cli.hints import stored_data_root_hint
+from interpnet.cli.hints import add_trust_flag, stored_data_root_hint
 from interpnet.metrics.evaluate import evaluate_run, metrics_path
 from interpnet.report.table import evaluation_table
 
@@ -66,6 +66,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--device", default="auto", help="'auto' (CUDA when available), 'cpu' or 'cuda'")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_trust_flag(p)
     add_decoding_flags(p)
     p.set_defaults(func=run)
 
@@ -78,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
         args.split,
         args.data_root,
         args.explanations,
+        trust_code=args.trust_code,
         human=not args.no_human,
         use_java=not args.no_java,
         progress=not args.quiet,

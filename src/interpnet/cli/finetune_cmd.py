@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from interpnet.cli.hints import stored_data_root_hint
+from interpnet.cli.hints import add_trust_flag, stored_data_root_hint
 from interpnet.cli.train_cmd import add_config_flags
 from interpnet.distributed import is_main_process
 from interpnet.training.configured import FINE_TUNE_OPTIONS, fine_tune_run
@@ -31,6 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="data root, when the data has moved (default: the one the source run was trained on)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_trust_flag(p)
     add_config_flags(p, FINE_TUNE_OPTIONS)
     p.set_defaults(func=run)
 
@@ -47,7 +48,14 @@ def run(args: argparse.Namespace) -> int:
         args.data_root_hint = stored_data_root_hint(args.source)
     main_process = is_main_process()  # under torchrun, rank 0 alone shows progress
     progress = not args.quiet and main_process
-    fine_tune_run(args.source, args.out, progress=progress, data_root=args.data_root, **options)
+    fine_tune_run(
+        args.source,
+        args.out,
+        progress=progress,
+        data_root=args.data_root,
+        trust_code=args.trust_code,
+        **options,
+    )
     if main_process:
         print(f"fine-tuning done in {time.time() - start:.0f}s; run directory: {args.out}")
     return 0

@@ -18,7 +18,8 @@ from interpnet.cli import (
     report_cmd,
     train_cmd,
 )
-from interpnet.errors import DataRootNotFound, InterpnetError
+from interpnet.cli.hints import TRUST_FLAG
+from interpnet.errors import DataRootNotFound, InterpnetError, UntrustedCodeError
 
 COMMANDS = (
     demo_cmd,
@@ -55,7 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # from and which flag replaces it (``args.data_root_hint``)
         hint = getattr(args, "data_root_hint", None)
         hint = f" ({hint})" if hint and isinstance(err, DataRootNotFound) else ""
-        print(f"interpnet: error: {err}{hint}", file=sys.stderr)
+        message = err.with_fix(TRUST_FLAG) if isinstance(err, UntrustedCodeError) else err
+        print(f"interpnet: error: {message}{hint}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         hint = getattr(args, "interrupt_hint", None)

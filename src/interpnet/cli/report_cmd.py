@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from interpnet.cli.hints import stored_data_root_hint
+from interpnet.cli.hints import add_trust_flag, stored_data_root_hint
 from interpnet.report.html import build_report
 
 
@@ -67,6 +67,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--device", default="auto", help="'auto' (CUDA when available), 'cpu' or 'cuda'")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_trust_flag(p)
     p.set_defaults(func=run)
 
 
@@ -86,5 +87,6 @@ def run(args: argparse.Namespace) -> int:
         cache_dir=args.cache_dir,
         progress=not args.quiet,
         device=args.device,
+        trust_code=args.trust_code,
     )
     return 0

@@ -9,7 +9,7 @@ import typing
 from dataclasses import fields
 from pathlib import Path
 
-from interpnet.cli.hints import stored_data_root_hint
+from interpnet.cli.hints import add_trust_flag, stored_data_root_hint
 from interpnet.data.layouts import DATASETS
 from interpnet.distributed import is_main_process
 from interpnet.errors import InterpnetError
@@ -26,7 +26,8 @@ HELP = {
     "test_fraction": "generic layout without a split column: share of each class for test",
     "features": "feature-cache folder: classify frozen-backbone features of the images with "
     "the paper's MLP (extracted into it first if needed) instead of training a CNN on pixels",
-    "backbone": "with --features: the pretrained backbone (e.g. efficientnet-lite0)",
+    "backbone": "with --features: the pretrained backbone: efficientnet-lite0, "
+    "torchvision/<arch> or timm/<name> (their weights from the local cache, never downloaded)",
     "backbone_layers": "with --features: intermediate backbone modules to save too; they are "
     "exposed to the introspector as side.<name> (use --variant custom to read them)",
     "splits": "CUB layout: 'auto' (split files in <root>/splits or <root>/splits/gve, else "
@@ -40,10 +41,13 @@ HELP = {
     "image_mean": "3 values: normalise image inputs as (x - mean) / std (x in [0, 1]; "
     "default: none, or ImageNet's for torchvision models)",
     "image_std": "3 values, with --image-mean",
-    "classifier": "your classifier instead of the built-in one: torchvision/<arch> (needs "
-    "torchvision) or package.module:factory (a callable returning an nn.Module, given "
-    "num_classes= when it takes it); the run records it, so explain/evaluate rebuild it",
-    "classifier_weights": "a .safetensors state dict for --classifier",
+    "classifier": "your classifier instead of the built-in one: torchvision/<arch>, "
+    "timm/<name> (both need the vision extra) or package.module:factory (a callable returning "
+    "an nn.Module, given num_classes= when it takes it); the run records it, so "
+    "explain/evaluate rebuild it (a factory only with --trust-code)",
+    "classifier_weights": "weights for --classifier: a state dict in a .safetensors, .pt, .pth "
+    "or .bin file (torch.save; read without unpickling code), also a training checkpoint "
+    "holding one under state_dict, model_state_dict, model or ema",
     "freeze_classifier": "keep the classifier as it is (skip phase 1) and train only the "
     "explainer on its activations",
     "recipe": f"classifier-phase regularisation: one of {sorted(RECIPES)}; 'paper' is the "
@@ -198,6 +202,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="continue an interrupted run in RUN_DIR with its saved config",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_trust_flag(p)
     add_config_flags(p)
     p.set_defaults(func=run)
 
@@ -209,7 +214,7 @@ def run(args: argparse.Namespace) -> int:
     if args.resume:
         args.interrupt_hint = f"resume with: interpnet train --resume {args.resume}"
         args.data_root_hint = stored_data_root_hint(args.resume, flag=None)
-        resume_run(args.resume, progress=progress)
+        resume_run(args.resume, progress=progress, trust_code=args.trust_code)
         run_dir = args.resume
     else:
         cfg = config_from_args(args)

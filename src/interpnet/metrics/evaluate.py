@@ -75,6 +75,7 @@ def evaluate_run(
     judge_cache: str | Path | None = None,
     human_cache: str | Path | None = None,
     device: str = "auto",
+    trust_code: bool = False,
     **options: Any,
 ) -> dict[str, Any]:
     """Evaluate a run directory on one split; writes ``metrics.json`` (test) and returns it.
@@ -93,12 +94,15 @@ def evaluate_run(
     folder for the judges' backbone features shared among runs. Human agreement, which depends
     only on the split's references, is computed once and cached in ``human_cache`` (default: the
     user cache folder). ``device``: where the run's model decodes (``"auto"``: CUDA when
-    available; a given ``model`` stays where it is). Undefined values are ``None``.
+    available; a given ``model`` stays where it is). ``trust_code``: consent to import the
+    ``package.module:factory`` classifier the run names (see
+    :meth:`~interpnet.InterpNet.from_pretrained`). Undefined values are ``None``.
     """
     start = time.time()
     run = RunDirectory(run_dir)
     if model is None:
-        model = InterpNet.from_pretrained(run.path).to(resolve_device(device))
+        model = InterpNet.from_pretrained(run.path, trust_code=trust_code)
+        model = model.to(resolve_device(device))
     decoding = decoding if decoding is not None else Decoding(**options)
     cfg = run_config(run.path, data_root)
     root = cfg.data_root

@@ -200,18 +200,22 @@ def classifier_config(classifier: nn.Module) -> dict[str, Any]:
     return {"type": "custom", "class": f"{cls.__module__}:{cls.__qualname__}"}
 
 
-def build_classifier(config: dict[str, Any]) -> nn.Module:
-    """Rebuild a classifier from its recorded config (as saved in a run directory)."""
+def build_classifier(
+    config: dict[str, Any], trust_code: bool = False, source: str = "the model config"
+) -> nn.Module:
+    """Rebuild a classifier from its recorded config (as saved in a run directory, ``source``).
+    A config naming a ``package.module:factory`` imports and runs it only with ``trust_code``
+    (:class:`~interpnet.errors.UntrustedCodeError` otherwise)."""
     kind = config.get("type")
     kwargs = {k: v for k, v in config.items() if k != "type"}
     if kind == "mlp":
         return MLPClassifier(**kwargs)
     if kind == "cnn":
         return CNNClassifier(**kwargs)
-    if kind in ("torchvision", "factory"):
+    if kind in ("torchvision", "timm", "factory"):
         from interpnet.model.loading import rebuild_classifier
 
-        return rebuild_classifier(config)
+        return rebuild_classifier(config, trust_code, source)
     raise ValueError(
         f"classifier type {kind!r} cannot be rebuilt from its config; pass classifier=... "
         "to InterpNet.from_pretrained"

@@ -318,22 +318,31 @@ class InterpNet(nn.Module):
 
     @classmethod
     def from_pretrained(
-        cls, directory: str | Path, classifier: nn.Module | None = None
+        cls,
+        directory: str | Path,
+        classifier: nn.Module | None = None,
+        trust_code: bool = False,
     ) -> InterpNet:
         """Load a model saved by :meth:`save_pretrained` (or a training run directory).
 
         A classifier that interpnet cannot rebuild from its config (your own ``nn.Module``)
-        must be passed as ``classifier``; its weights are restored from the checkpoint.
+        must be passed as ``classifier``; its weights are restored from the checkpoint. A
+        config that names a ``package.module:factory`` classifier is rebuilt by importing and
+        calling it, which runs code chosen by whoever wrote the directory: only with
+        ``trust_code=True`` (else :class:`~interpnet.errors.UntrustedCodeError`, before any
+        import). Built-in, torchvision and timm classifiers need no consent.
         """
         run = RunDirectory(directory)
         run.require_model()
         config = read_json(run.model_config, "model config")
         try:
             if classifier is None:
-                classifier = build_classifier(config["classifier"])
+                classifier = build_classifier(
+                    config["classifier"], trust_code, str(run.model_config)
+                )
             conditioning = Conditioning(**config["conditioning"])
             explainer = LRCNExplainer(**config["explainer"])
-        except (KeyError, TypeError, ValueError) as err:
+        except (AttributeError, KeyError, TypeError, ValueError) as err:
             raise CheckpointError(f"{run.model_config}: invalid model config ({err})") from None
         vocab = Vocabulary.load(run.vocab)
         model = cls(

@@ -1,15 +1,19 @@
 """Load a user's classifier by name and remember how to rebuild it.
 
-Two kinds of names:
+Three kinds of names:
 
-- ``torchvision/<arch>``: a torchvision architecture (``torchvision.models.get_model``), built
-  without downloading anything; its weights come from a file you give.
+- ``torchvision/<arch>``: a torchvision architecture (``torchvision.models.get_model``);
+- ``timm/<name>``: a timm architecture (``timm.create_model(name, pretrained=False)``);
 - ``package.module:factory``: any importable callable that returns an ``nn.Module`` (your own
   model code), called with the keyword arguments you give.
 
-The returned module carries ``interpnet_spec``, which an :class:`~interpnet.InterpNet` saves in
-its config, so a run directory rebuilds the classifier by itself (its weights are in the run's
-``model.safetensors``). A factory must still be importable where the run is loaded.
+The first two build from their library's registry of known constructors and never download:
+the weights come from a file you give (:mod:`interpnet.model.checkpoints`). The third imports
+and runs code. The returned module carries ``interpnet_spec``, which an
+:class:`~interpnet.InterpNet` saves in its config, so a run directory rebuilds the classifier
+by itself; a run directory that names a factory is rebuilt only with the loader's consent
+(``trust_code=True``, as transformers' ``trust_remote_code``): run directories are shared, and
+opening one must not run code its author chose.
 """
 
 from __future__ import annotations
@@ -21,27 +25,92 @@ from typing import Any
 
 from torch import nn
 
-from interpnet.errors import CheckpointError, ConfigError, InterpnetError
-from interpnet.storage import load_tensors
+from interpnet.errors import ConfigError, InterpnetError, UntrustedCodeError
+from interpnet.model.checkpoints import load_weights
+from interpnet.rundir import RunDirectory
+from interpnet.storage import read_json
 
 SPEC_ATTR = "interpnet_spec"
+LIBRARIES = ("torchvision", "timm")  # name prefixes built from a library's model registry
+# keyword arguments with which a known constructor reads a file or the network: refused, so a
+# name (or a run directory's record of one) never downloads or unpickles anything
+_LOADING_KWARGS = frozenset(
+    {
+        "weights",
+        "weights_backbone",
+        "pretrained",
+        "pretrained_cfg",
+        "pretrained_cfg_overlay",
+        "pretrained_strict",
+        "checkpoint_path",
+        "cache_dir",
+        "progress",
+    }
+)
 
 
-def _torchvision_model(arch: str, kwargs: dict[str, Any]) -> nn.Module:
-    check_classifier_name(f"torchvision/{arch}")
-    import torchvision
+def library_of(name: str) -> str | None:
+    """``"torchvision"`` or ``"timm"`` for a library model name, else ``None`` (a factory)."""
+    prefix, sep, _ = name.partition("/")
+    return prefix if sep and prefix in LIBRARIES else None
 
+
+def runs_code(name: str) -> bool:
+    """Whether building the classifier ``name`` imports and runs code of its author's choice
+    (a ``package.module:factory``), rather than a library's known constructor."""
+    return library_of(name) is None
+
+
+def require_trust(name: str, trust_code: bool, source: str | Path) -> None:
+    """Refuse to build ``name``, read from ``source`` (a file someone else may have written),
+    when it runs code and the caller has not consented (``trust_code``)."""
+    if runs_code(name) and not trust_code:
+        raise UntrustedCodeError(str(source), name)
+
+
+def _import_library(library: str, name: str) -> Any:
     try:
-        return torchvision.models.get_model(arch, weights=None, **kwargs)
-    except ValueError as err:
-        raise ConfigError(f"torchvision has no model {arch!r} ({err})") from None
+        return importlib.import_module(library)
+    except Exception as err:  # noqa: BLE001 - a broken install fails in many ways
+        raise InterpnetError(
+            f"classifier {name} needs a working {library} ({type(err).__name__}: "
+            f"{str(err)[:120]}); install torch, torchvision and timm together so that their "
+            "versions match (pip install 'interpnet[vision]')"
+        ) from None
+
+
+def _check_kwargs(name: str, kwargs: dict[str, Any]) -> None:
+    refused = sorted(set(kwargs) & _LOADING_KWARGS)
+    if refused:
+        raise ConfigError(
+            f"classifier {name}: keyword argument(s) {refused} would load weights from the "
+            "network or a file; interpnet builds the architecture alone: give the weights as a "
+            "file instead"
+        )
+
+
+def _library_model(name: str, kwargs: dict[str, Any]) -> nn.Module:
+    library, arch = name.split("/", 1)
+    _check_kwargs(name, kwargs)
+    module = _import_library(library, name)
+    if library == "torchvision":
+        if arch not in module.models.list_models():
+            raise ConfigError(
+                f"torchvision has no model {arch!r}; see torchvision.models.list_models()"
+            )
+        return module.models.get_model(arch, weights=None, **kwargs)
+    # timm: registered names only (no "hf-hub:" or "local-dir:" sources, which load files)
+    if ":" in arch or not module.is_model(arch):
+        raise ConfigError(f"timm has no model {arch!r}; see timm.list_models()")
+    return module.create_model(arch, pretrained=False, **kwargs)
 
 
 def _factory(target: str) -> Any:
     module_name, _, attr = target.partition(":")
     if not module_name or not attr:
         raise ConfigError(
-            f"classifier {target!r}: expected 'torchvision/<arch>' or 'package.module:factory'"
+            f"classifier {target!r}: expected 'torchvision/<arch>', 'timm/<name>' or "
+            "'package.module:factory'"
         )
     try:
         module = importlib.import_module(module_name)
@@ -71,66 +140,94 @@ def accepts(factory: Any, name: str) -> bool:
 
 def check_classifier_name(name: str) -> None:
     """Raise the error :func:`load_classifier` would for a bad name, without building it."""
-    if name.startswith("torchvision/"):
-        try:
-            import torchvision  # noqa: F401
-        except Exception as err:  # noqa: BLE001 - a broken install fails in many ways
-            raise InterpnetError(
-                f"classifier {name} needs a working torchvision ({type(err).__name__}: "
-                f"{str(err)[:120]}); install the torchvision release that matches your torch"
-            ) from None
-    else:
+    library = library_of(name)
+    if library is None:
         _factory(name)
+    else:
+        _import_library(library, name)
 
 
 def factory_accepts(name: str, keyword: str) -> bool:
-    """Whether the classifier ``name`` is built with a ``keyword`` argument (torchvision models
-    take ``num_classes``; a factory does if its signature says so)."""
-    if name.startswith("torchvision/"):
+    """Whether the classifier ``name`` is built with a ``keyword`` argument (torchvision and
+    timm models take ``num_classes``; a factory does if its signature says so)."""
+    if library_of(name) is not None:
         return keyword == "num_classes"
     return accepts(_factory(name), keyword)
 
 
+def _spec(name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    library = library_of(name)
+    if library == "torchvision":
+        return {"type": "torchvision", "arch": name.split("/", 1)[1], "kwargs": kwargs}
+    if library == "timm":
+        return {"type": "timm", "name": name.split("/", 1)[1], "kwargs": kwargs}
+    return {"type": "factory", "target": name, "kwargs": kwargs}
+
+
 def load_classifier(name: str, weights: str | Path | None = None, **kwargs: Any) -> nn.Module:
-    """Build the classifier ``name`` with ``kwargs`` and load ``weights`` (a ``.safetensors``
-    state dict) into it, if given. The module remembers how it was built (``interpnet_spec``).
-    """
-    if name.startswith("torchvision/"):
-        spec = {"type": "torchvision", "arch": name.split("/", 1)[1], "kwargs": kwargs}
-        model = _torchvision_model(spec["arch"], kwargs)
+    """Build the classifier ``name`` with ``kwargs`` and load ``weights`` into it, if given (a
+    ``.safetensors``, ``.pt``, ``.pth`` or ``.bin`` file: see
+    :mod:`interpnet.model.checkpoints`). The module remembers how it was built
+    (``interpnet_spec``). A ``package.module:factory`` name imports and runs that code: name
+    only code you trust."""
+    model = _build(name, kwargs)
+    if weights is not None:
+        load_weights(model, weights)
+    return model
+
+
+def _build(name: str, kwargs: dict[str, Any]) -> nn.Module:
+    if library_of(name) is not None:
+        model = _library_model(name, kwargs)
     else:
-        spec = {"type": "factory", "target": name, "kwargs": kwargs}
         model = _factory(name)(**kwargs)
         if not isinstance(model, nn.Module):
             raise ConfigError(
                 f"classifier {name!r} returned {type(model).__name__}, not a torch.nn.Module"
             )
-    if weights is not None:
-        load_weights(model, weights)
-    setattr(model, SPEC_ATTR, spec)
+    setattr(model, SPEC_ATTR, _spec(name, kwargs))
     return model
 
 
-def load_weights(model: nn.Module, path: str | Path) -> None:
-    """Load a safetensors state dict into ``model`` (all keys must match)."""
-    path = Path(path)
-    if path.suffix != ".safetensors":
-        raise CheckpointError(
-            f"{path}: classifier weights must be a .safetensors file (interpnet never "
-            "unpickles); convert with safetensors.torch.save_file(model.state_dict(), ...)"
-        )
-    state = load_tensors(path, "classifier weights")
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as err:
-        first = str(err).splitlines()[1:2] or [str(err)[:200]]
-        raise CheckpointError(
-            f"{path}: weights do not fit the classifier ({first[0].strip()})"
-        ) from None
+def spec_name(spec: dict[str, Any]) -> str:
+    """The classifier name an ``interpnet_spec`` records (as :func:`load_classifier` takes)."""
+    kind = spec.get("type")
+    if kind == "torchvision":
+        return f"torchvision/{spec['arch']}"
+    if kind == "timm":
+        return f"timm/{spec['name']}"
+    if kind == "factory":
+        return str(spec["target"])
+    raise ValueError(f"classifier type {kind!r} is not built by name")
 
 
-def rebuild_classifier(spec: dict[str, Any]) -> nn.Module:
-    """The classifier described by an ``interpnet_spec`` (weights are loaded separately)."""
-    if spec["type"] == "torchvision":
-        return load_classifier(f"torchvision/{spec['arch']}", **spec.get("kwargs", {}))
-    return load_classifier(spec["target"], **spec.get("kwargs", {}))
+def rebuild_classifier(
+    spec: dict[str, Any], trust_code: bool = False, source: str | Path = "the model config"
+) -> nn.Module:
+    """The classifier described by an ``interpnet_spec`` read from ``source`` (weights are
+    loaded separately). A factory is imported only with ``trust_code``."""
+    name = spec_name(spec)
+    kwargs = spec.get("kwargs", {})
+    if not isinstance(kwargs, dict):
+        raise ValueError(f"classifier kwargs must be an object, got {type(kwargs).__name__}")
+    require_trust(name, trust_code, source)
+    return _build(name, kwargs)
+
+
+def check_run_trust(run_dir: str | Path, trust_code: bool) -> None:
+    """Refuse a run directory whose model config (``interpnet.json``) or training config
+    (``train_config.json``) names a ``package.module:factory`` classifier, unless
+    ``trust_code``: checked before anything of the run is built. Reads JSON only."""
+    run = RunDirectory(run_dir)
+    if run.model_config.is_file():
+        spec = _field(read_json(run.model_config, "model config"), "classifier")
+        if isinstance(spec, dict) and spec.get("type") == "factory":
+            require_trust(str(spec.get("target")), trust_code, run.model_config)
+    if run.train_config.is_file():
+        name = _field(read_json(run.train_config, "training config"), "classifier")
+        if isinstance(name, str) and name:
+            require_trust(name, trust_code, run.train_config)
+
+
+def _field(config: Any, key: str) -> Any:
+    return config.get(key) if isinstance(config, dict) else None

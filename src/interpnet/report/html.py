@@ -25,6 +25,7 @@ from interpnet.errors import InterpnetError
 from interpnet.features.inputs import FileInputs
 from interpnet.metrics.faithfulness import introspection_fidelity
 from interpnet.model import InterpNet, WordAttributor
+from interpnet.model.loading import check_run_trust
 from interpnet.report import plots
 from interpnet.report.attribution_view import attribution_view
 from interpnet.report.explanations import align_records, read_jsonl
@@ -167,6 +168,7 @@ def build_report(
     progress: bool = True,
     log: Callable[[str], None] = print,
     device: str = "auto",
+    trust_code: bool = False,
 ) -> Path:
     """Write the HTML report of ``run_dirs`` (each evaluated or explained on ``split``, on the
     same data) to ``out`` (default ``<first run>/report-<split>.html``); returns its path.
@@ -177,7 +179,8 @@ def build_report(
     :class:`~interpnet.model.attribution.WordAttributor`); ``models``: already loaded
     models, one per run (None where the run can rebuild its own), the others loaded on
     ``device`` (``"auto"``: CUDA when available); ``cache_dir``: the thumbnail cache (default:
-    the user cache folder).
+    the user cache folder). ``trust_code``: consent to import the ``package.module:factory``
+    classifier a run names, to attribute its words (checked before any slow work).
     """
     start = time.time()
     if not run_dirs:
@@ -187,8 +190,10 @@ def build_report(
             "page_size and n_steps must be at least 1, thumb_size at least 8, attribute >= 0"
         )
     runs = [RunDirectory(p) for p in run_dirs]
-    for run in runs:
+    for n, run in enumerate(runs):
         run.require_model()
+        if attribute and (models is None or models[n] is None):
+            check_run_trust(run.path, trust_code)
         if not run.explanations(split).is_file():
             raise InterpnetError(
                 f"{run.explanations(split)}: no explanations of the {split} split; evaluate "
@@ -226,7 +231,8 @@ def build_report(
     for n, run in enumerate(runs if chosen else ()):  # options checked before the slow work
         model = models[n] if models is not None else None
         if model is None:
-            model = InterpNet.from_pretrained(run.path).to(resolve_device(device))
+            model = InterpNet.from_pretrained(run.path, trust_code=trust_code)
+            model = model.to(resolve_device(device))
         attributors[n] = WordAttributor(model, n_steps=n_steps, heatmap_layer=heatmap_layer)
     figures = _figures(views, runs, examples, true, len(classes))
     thumbs = thumbnails(

@@ -60,13 +60,13 @@ class TrainConfig:
     backbone: str = "efficientnet-lite0"
     backbone_layers: list[str] = field(default_factory=list)
     skip_missing: bool = False
-    image_size: int | None = None  # 64 for the built-in CNN, 224 for torchvision models
+    image_size: int | None = None  # 64 for the built-in CNN, 224 for torchvision/timm models
     image_resize: int | None = None  # shorter side before the centre crop (default: size)
     image_mean: list[float] = field(default_factory=list)  # empty: inputs in [0, 1]
     image_std: list[float] = field(default_factory=list)
     # classifier
-    classifier: str = ""  # "" = built-in; "torchvision/<arch>" or "package.module:factory"
-    classifier_weights: str = ""  # .safetensors state dict for --classifier
+    classifier: str = ""  # "" = built-in; "torchvision/<arch>", "timm/<name>", "pkg.mod:factory"
+    classifier_weights: str = ""  # .safetensors/.pt/.pth/.bin state dict for --classifier
     freeze_classifier: bool = False
     recipe: str = "default"  # "default" or "paper"
     cnn_channels: list[int] = field(default_factory=lambda: [32, 64, 128, 128])

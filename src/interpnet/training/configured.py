@@ -14,7 +14,7 @@ from interpnet import distributed
 from interpnet.devices import resolve_device
 from interpnet.errors import CheckpointError, ConfigError, InterpnetError
 from interpnet.model import InterpNet, MLPClassifier
-from interpnet.model.loading import check_classifier_name
+from interpnet.model.loading import check_classifier_name, check_run_trust, require_trust
 from interpnet.rundir import (
     LOG,
     MODEL_CONFIG,
@@ -44,10 +44,13 @@ def configured_trainer(
     log: Callable[[str], None] = print,
     on_epoch_end: EpochCallback | None = None,
     resume: bool = False,
+    trust_code: bool = True,
 ) -> Trainer:
     """Read the data, build the classifier and conditioning of ``cfg``, and return a Trainer
     writing to ``run_dir``. The config is saved as the run's ``train_config.json`` (so
-    ``evaluate``/``explain`` find the data and a resume rebuilds the same run)."""
+    ``evaluate``/``explain`` find the data and a resume rebuilds the same run).
+    ``trust_code=False`` when ``cfg`` was read from a file someone else may have written: a
+    ``package.module:factory`` classifier in it is then refused before anything is imported."""
     run = RunDirectory(run_dir)
     if not resume and (run.holds_run() or run.train_config.is_file()):
         raise InterpnetError(
@@ -57,6 +60,7 @@ def configured_trainer(
         raise InterpnetError("no data root given")
     conditioning = run_conditioning(cfg)  # option errors before any data is read
     if cfg.classifier:
+        require_trust(cfg.classifier, trust_code, run.train_config)
         check_classifier_name(cfg.classifier)
         if cfg.classifier_weights and not Path(cfg.classifier_weights).is_file():
             raise CheckpointError(f"{cfg.classifier_weights}: classifier weights not found")
@@ -109,17 +113,20 @@ def resume_run(
     progress: bool = True,
     log: Callable[[str], None] = print,
     on_epoch_end: EpochCallback | None = None,
+    trust_code: bool = False,
 ) -> InterpNet:
     """Continue the run in ``run_dir`` (made by :func:`configured_trainer`) wherever it was
-    interrupted, also before its first epoch; returns the trained model."""
+    interrupted, also before its first epoch; returns the trained model. ``trust_code``:
+    consent to import the ``package.module:factory`` classifier the run names."""
     run = RunDirectory(run_dir)
     if not run.train_config.is_file():
         raise CheckpointError(
             f"{run.path}: no {run.train_config.name} here, so nothing to resume; check the path "
             "or start a new run"
         )
+    check_run_trust(run.path, trust_code)
     trainer = configured_trainer(
-        run_config(run.path), run.path, progress, log, on_epoch_end, resume=True
+        run_config(run.path), run.path, progress, log, on_epoch_end, True, trust_code
     )
     return trainer.fit(resume=run.holds_run())
 
@@ -146,6 +153,7 @@ def fine_tune_run(
     log: Callable[[str], None] = print,
     on_epoch_end: EpochCallback | None = None,
     data_root: str | None = None,
+    trust_code: bool = False,
     **options: Any,
 ) -> InterpNet:
     """Train a finished run further with the discriminative phase only, into a new run
@@ -153,8 +161,11 @@ def fine_tune_run(
     and log) with the phase's ``options`` (fields of :class:`TrainConfig` in
     :data:`FINE_TUNE_OPTIONS`, or ``variant="gve"`` for a ``gve-label`` run: the full GVE).
     ``data_root``: the data, when it is no longer where ``source`` was trained on it (``out``'s
-    training config names this one). ``out`` resumes like any run if interrupted."""
+    training config names this one). ``out`` resumes like any run if interrupted.
+    ``trust_code``: consent to import the ``package.module:factory`` classifier ``source``
+    names (checked before ``out`` is written)."""
     src, dst = RunDirectory(source), RunDirectory(out)
+    check_run_trust(src.path, trust_code)
     unknown = sorted(set(options) - set(FINE_TUNE_OPTIONS) - {"variant"})
     if unknown:
         raise ConfigError(f"cannot fine-tune {unknown}; options: {list(FINE_TUNE_OPTIONS)}")
@@ -180,7 +191,7 @@ def fine_tune_run(
     if group.is_main:
         _start_fine_tune(src, dst, model_config, variant, cfg, args)
     group.barrier()
-    return resume_run(dst.path, progress, log, on_epoch_end)
+    return resume_run(dst.path, progress, log, on_epoch_end, trust_code)
 
 
 def _start_fine_tune(

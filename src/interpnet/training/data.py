@@ -20,7 +20,7 @@ from interpnet.features import extract_features
 from interpnet.features.backbones import IMAGENET_MEAN, IMAGENET_STD
 from interpnet.features.cache import FEATURES
 from interpnet.model import CNNClassifier, Conditioning, InterpNet, MLPClassifier
-from interpnet.model.loading import factory_accepts, load_classifier
+from interpnet.model.loading import factory_accepts, library_of, load_classifier
 from interpnet.rundir import RunDirectory
 from interpnet.storage import read_json
 from interpnet.training.config import TrainConfig
@@ -30,9 +30,9 @@ ALL_SPLITS = ("train", "val", "test")
 
 def image_preprocessing(cfg: TrainConfig) -> ImagePreprocessing:
     """How image files become the classifier's input: the built-in CNN takes 64 px images in
-    [0, 1]; a torchvision model 224 px crops of 256 px images with ImageNet statistics, unless
-    the config says otherwise."""
-    torchvision = cfg.classifier.startswith("torchvision/")
+    [0, 1]; a torchvision or timm model 224 px crops of 256 px images with ImageNet statistics,
+    unless the config says otherwise."""
+    torchvision = library_of(cfg.classifier) is not None
     size = cfg.image_size or (224 if torchvision else 64)
     resize = cfg.image_resize or (256 * size // 224 if torchvision else None)
     mean, std = cfg.image_mean, cfg.image_std
