@@ -29,16 +29,17 @@ import argparse
 import sys
 from pathlib import Path
 
-from run import LABEL_SET, PHASE3, RESULTS, REWARD_SETS, Bench
+from run import LABEL_SET, OFF, PHASE3, RESULTS, REWARD_SETS, Bench
 
 from interpnet.decoding import Decoding
 
 
 def _grid(weights: dict[str, tuple[float, ...]]) -> dict[str, Decoding]:
+    # OFF (no n-gram blocking): as the committed results were measured
     return {
-        "greedy": Decoding(),
+        "greedy": Decoding(**OFF),
         **{
-            f"contrast{c}-{d}": Decoding(method="contrastive", contrast=c, distractor=d)
+            f"contrast{c}-{d}": Decoding(method="contrastive", contrast=c, distractor=d, **OFF)
             for d, values in weights.items()
             for c in values
         },

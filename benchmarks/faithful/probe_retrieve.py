@@ -37,7 +37,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from run import LABEL_SET, PHASE3, RESULTS, REWARD_SETS, SPECIFIC_SETS, Bench
+from run import LABEL_SET, OFF, PHASE3, RESULTS, REWARD_SETS, SPECIFIC_SETS, Bench
 
 from interpnet.decoding import Decoding
 
@@ -59,7 +59,8 @@ GRID = {
 
 # Fixed before any run: the explainer's own choice, run.py's class+retrieval reranker (weight
 # 0), and the retrieval reranker at the weights retrieval decoding probed first.
-MIXED_BASE = {"method": "sample", "num_samples": 10, "add_references": True}
+# OFF (no n-gram blocking of the samples): as the committed results were measured
+MIXED_BASE = {"method": "sample", "num_samples": 10, "add_references": True, **OFF}
 MIXED = {
     "sample10+refs": Decoding(**MIXED_BASE),
     "sample10+refs-class+retrieval": Decoding(**MIXED_BASE, rerank="class+retrieval"),
@@ -103,7 +104,7 @@ def main(argv: list[str]) -> int:
     grid, prefix = GRIDS["mixed" if args.mixed else args.grid]
     out = RESULTS / "probes" / f"{prefix}-{args.dataset}"
     b = Bench(
-        args.dataset, args.work.resolve(), [], out=out, decoders={"greedy": Decoding(), **grid}
+        args.dataset, args.work.resolve(), [], out=out, decoders={"greedy": Decoding(**OFF), **grid}
     )
     for seed in args.seeds:
         label, first = f"interpnet2-label-s{seed}", f"disc-label-{LABEL_SET}-s{seed}"

@@ -30,12 +30,14 @@ train() {  # train NAME FLAGS...: a run directory left by an interrupted step is
 train interpnet-paper --variant interpnet --recipe paper
 train captioning-paper --variant captioning --recipe paper
 train interpnet-default --variant interpnet
-# 3. evaluate; human agreement (the same for every run of the split) is computed once
-timed "$out" evaluate-interpnet-paper interpnet evaluate "$work/runs/interpnet-paper" --quiet
+# 3. evaluate; human agreement (the same for every run of the split) is computed once;
+# --no-repeat-ngram 0: as the committed results were measured (before n-gram blocking)
+timed "$out" evaluate-interpnet-paper \
+  interpnet evaluate "$work/runs/interpnet-paper" --quiet --no-repeat-ngram 0
 timed "$out" evaluate-captioning-paper \
-  interpnet evaluate "$work/runs/captioning-paper" --quiet --no-human
+  interpnet evaluate "$work/runs/captioning-paper" --quiet --no-human --no-repeat-ngram 0
 timed "$out" evaluate-interpnet-default \
-  interpnet evaluate "$work/runs/interpnet-default" --quiet --no-human
+  interpnet evaluate "$work/runs/interpnet-default" --quiet --no-human --no-repeat-ngram 0
 interpnet compare "$work/runs/interpnet-paper" "$work/runs/captioning-paper" \
   "$work/runs/interpnet-default" --csv "$out/compare.csv" > "$out/compare.md"
 cat "$out/compare.md"

@@ -14,7 +14,11 @@ mkdir -p "$out"
 [ -f "$out/demo-$label.time" ] || rm -rf "$work"
 timed "$out" "demo-$label" interpnet demo --workdir "$work" --seed "${SEED:-0}" --quiet
 run=$(ls -d "$work"/runs/*/ | head -1)
-timed "$out" "demo-$label-evaluate" interpnet evaluate "$run" --quiet
+# unblocked (--no-repeat-ngram 0) as the committed results were measured; older checkouts,
+# which this script also times, have no such flag and never block
+off=()
+if [[ $(interpnet evaluate --help) == *--no-repeat-ngram* ]]; then off=(--no-repeat-ngram 0); fi
+timed "$out" "demo-$label-evaluate" interpnet evaluate "$run" --quiet "${off[@]}"
 python - "$run" > "$out/demo-$label-metrics.json" <<'PY'
 import json, sys
 from interpnet.rundir import RunDirectory

@@ -23,5 +23,6 @@ timed "$out" "$tag-features" interpnet features flowers --root "$root" \
 [ -f "$out/$tag-train.time" ] || rm -rf "$work/$tag/run"
 timed "$out" "$tag-train" interpnet train --data-root "$root" --features "$work/$tag/features" \
   --explainer-epochs "$epochs" --device "$device" --out "$work/$tag/run" --quiet
+# --no-repeat-ngram 0: as the committed results were measured (before n-gram blocking)
 timed "$out" "$tag-evaluate" interpnet evaluate "$work/$tag/run" --device "$device" \
-  --judge-features "$work/$tag/features" --quiet
+  --judge-features "$work/$tag/features" --quiet --no-repeat-ngram 0

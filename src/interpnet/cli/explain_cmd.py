@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from interpnet.cli.hints import stored_data_root_hint
+from interpnet.cli.hints import add_trust_flag, stored_data_root_hint
 from interpnet.decoding import Decoding
 from interpnet.decoding.contrastive import DISTRACTORS
 from interpnet.decoding.strategy import METHODS
@@ -81,6 +81,14 @@ def add_decoding_flags(p: argparse.ArgumentParser) -> None:
         "beside the method's own (not with --decode retrieve, whose candidates they are)",
     )
     p.add_argument(
+        "--no-repeat-ngram",
+        type=int,
+        default=3,
+        metavar="N",
+        help="never write a word that would repeat an N-word phrase of the same sentence "
+        "(all methods but retrieve); 0 = off (default: 3)",
+    )
+    p.add_argument(
         "--contrast",
         type=float,
         default=0.5,
@@ -123,6 +131,7 @@ def decoding_from_args(args: argparse.Namespace) -> Decoding:
         plausibility=args.plausibility,
         distractor=args.distractor,
         add_references=args.add_references,
+        no_repeat_ngram=args.no_repeat_ngram,
     )
 
 
@@ -150,6 +159,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--output", help="write the explanations to this .jsonl file")
     p.add_argument("--device", default="auto", help="'auto', 'cpu' or 'cuda' (default: auto)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_trust_flag(p)
     add_decoding_flags(p)
     p.set_defaults(func=run)
 
@@ -158,7 +168,8 @@ def run(args: argparse.Namespace) -> int:
     decoding = decoding_from_args(args)
     if not args.inputs and not args.split:
         raise InterpnetError("give image files to explain, or --split NAME")
-    model = InterpNet.from_pretrained(args.run_dir).to(resolve_device(args.device))
+    model = InterpNet.from_pretrained(args.run_dir, trust_code=args.trust_code)
+    model = model.to(resolve_device(args.device))
     readers = [f"--split {args.split}"] if args.split else []
     readers += ["--rerank"] if decoding.rerank else []
     readers += [f"--distractor {decoding.distractor}"] if decoding.needs_bank else []

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from interpnet.decoding.ngram import block_repeats
+
 if TYPE_CHECKING:  # for type hints only: interpnet.model imports decoding, not the reverse
     from interpnet.model.explainer import LRCNExplainer
 
@@ -26,6 +28,7 @@ def beam_candidates(
     max_length: int = 30,
     groups: int = 1,
     diversity: float = 0.0,
+    no_repeat_ngram: int = 0,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """All final beams of a (diverse) beam search over a batch.
 
@@ -34,6 +37,10 @@ def beam_candidates(
     groups choose in turn, and a token already chosen at this step by an earlier group costs
     ``diversity`` per choice. Ranking uses these penalised scores; the returned log-probabilities
     are the model's own.
+
+    ``no_repeat_ngram`` > 0: a beam never extends with a word that would repeat one of its own
+    n-grams of that many tokens (0 = off); the log-probabilities of the words it does choose
+    are unchanged, so they stay the model's.
 
     Returns token ids (B, W, L), model log-probabilities (B, W), lengths (B, W) and the ranking
     scores (B, W).
@@ -59,7 +66,7 @@ def beam_candidates(
     for _ in range(max_length):
         logp, state = explainer.step(token, cond, state)
         vocab = logp.shape[-1]
-        logp = logp.view(batch, width, vocab)
+        logp = block_repeats(logp.view(batch, width, vocab), history, no_repeat_ngram, eos_id)
         # A finished beam continues only with <pad> (id 0) at no cost.
         done = torch.full_like(logp, float("-inf"))
         done[..., 0] = 0.0
@@ -102,14 +109,16 @@ def beam_search(
     beam_width: int = 3,
     max_length: int = 30,
     alpha: float = 0.0,
+    no_repeat_ngram: int = 0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Beam search over a batch. Beams are ranked by total log-probability during the search;
-    the final choice among the ``beam_width`` beams divides by the length penalty.
+    the final choice among the ``beam_width`` beams divides by the length penalty;
+    ``no_repeat_ngram`` as in :func:`beam_candidates`.
 
     Returns token ids (B, L) like :func:`greedy_decode` and the chosen beams' log-probabilities.
     """
     history, logprob, lengths, _ = beam_candidates(
-        explainer, cond, bos_id, eos_id, beam_width, max_length
+        explainer, cond, bos_id, eos_id, beam_width, max_length, no_repeat_ngram=no_repeat_ngram
     )
     normalized = logprob / length_penalty(lengths.clamp(min=1), alpha)
     best = normalized.argmax(dim=1)

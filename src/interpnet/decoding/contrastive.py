@@ -56,6 +56,7 @@ def contrastive_decode(
     max_length: int = 30,
     labels: torch.Tensor | None = None,
     bank: DistractorBank | None = None,
+    no_repeat_ngram: int = 0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Decode a batch: each next word maximises ``log p(w | image) - contrast * log p(w |
     distractor)`` over the words with ``p(w | image) >= plausibility * max p(. | image)``; both
@@ -65,7 +66,9 @@ def contrastive_decode(
     distractor)]``, Vedantam et al.'s form), so an input that is its own distractor decodes
     greedily. The batch distractors (``neighbour``, ``mean``) come from ``cond`` itself; the
     bank ones (``train-mean``, ``class-mean``, ``rival``) from ``bank`` and the inputs'
-    predicted classes ``labels``, so each input's sentence is the same in any batch."""
+    predicted classes ``labels``, so each input's sentence is the same in any batch.
+    ``no_repeat_ngram`` > 0: a word that would repeat an n-gram of that many tokens is not
+    plausible (0 = off); the plausibility floor is then relative to the best allowed word."""
     if not 0 <= contrast < 1:
         raise ValueError(f"contrast must be in [0, 1), got {contrast}")
     if not 0 < plausibility <= 1:
@@ -86,8 +89,9 @@ def contrastive_decode(
     def choose(logp: torch.Tensor) -> torch.Tensor:
         own, other = logp[:batch], logp[batch:]
         plausible = own >= own.max(dim=-1, keepdim=True).values + floor
-        score = (own - contrast * other).masked_fill(~plausible, float("-inf"))
+        # a blocked word (-inf in both halves) is never plausible: where() drops its NaN score
+        score = torch.where(plausible, own - contrast * other, float("-inf"))
         return score.argmax(dim=-1).repeat(2)
 
-    ids, scores = decode_loop(explainer, both, bos_id, eos_id, choose, max_length)
+    ids, scores = decode_loop(explainer, both, bos_id, eos_id, choose, max_length, no_repeat_ngram)
     return ids[:batch], scores[:batch]

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from interpnet.decoding.ngram import block_repeats
+
 if TYPE_CHECKING:  # for type hints only: interpnet.model imports decoding, not the reverse
     from interpnet.model.explainer import LRCNExplainer
 
@@ -23,27 +25,32 @@ def decode_loop(
     eos_id: int,
     choose: Chooser,
     max_length: int = 30,
+    no_repeat_ngram: int = 0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Decode a batch, picking each next token with ``choose``. Returns token ids (B, L)
-    (``<eos>`` then ``<pad>``=0 after a sentence ends) and each sentence's total model
-    log-probability (B,)."""
+    """Decode a batch, picking each next token with ``choose``, which sees the model's
+    log-probabilities with the words that would repeat an n-gram of ``no_repeat_ngram`` tokens
+    set to -inf (:func:`~interpnet.decoding.ngram.block_repeats`; 0 = off). Returns token ids
+    (B, L) (``<eos>`` then ``<pad>``=0 after a sentence ends) and each sentence's total model
+    log-probability (B,), unblocked: the model's own log-probability of the chosen words."""
     batch = cond.shape[0]
     state = explainer.init_state(batch, cond.device)
     token = torch.full((batch,), bos_id, dtype=torch.long, device=cond.device)
     finished = torch.zeros(batch, dtype=torch.bool, device=cond.device)
     scores = torch.zeros(batch, device=cond.device)
-    out = []
-    for _ in range(max_length):
+    out = torch.zeros(batch, max_length, dtype=torch.long, device=cond.device)
+    steps = 0
+    while steps < max_length:
         logp, state = explainer.step(token, cond, state)
-        token = choose(logp)
+        token = choose(block_repeats(logp, out[:, :steps], no_repeat_ngram, eos_id))
         picked = logp.gather(1, token.unsqueeze(1)).squeeze(1)
         scores += torch.where(finished, torch.zeros_like(picked), picked)
         token = token.masked_fill(finished, 0)
-        out.append(token)
+        out[:, steps] = token
+        steps += 1
         finished |= token == eos_id
         if bool(finished.all()):
             break
-    return torch.stack(out, dim=1), scores
+    return out[:, :steps], scores
 
 
 @torch.no_grad()
@@ -53,9 +60,13 @@ def greedy_decode(
     bos_id: int,
     eos_id: int,
     max_length: int = 30,
+    no_repeat_ngram: int = 0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Decode a batch greedily from conditioning vectors ``cond`` (from ``explainer.condition``).
+    """Decode a batch greedily from conditioning vectors ``cond`` (from ``explainer.condition``),
+    never repeating an n-gram of ``no_repeat_ngram`` tokens (0 = off).
 
-    Returns token ids (B, L) and the total log-probability of each sentence (B,).
+    Returns token ids (B, L) and the model's total log-probability of each sentence (B,).
     """
-    return decode_loop(explainer, cond, bos_id, eos_id, lambda lp: lp.argmax(dim=-1), max_length)
+    return decode_loop(
+        explainer, cond, bos_id, eos_id, lambda lp: lp.argmax(dim=-1), max_length, no_repeat_ngram
+    )

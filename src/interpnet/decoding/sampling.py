@@ -38,6 +38,7 @@ def sample(
     top_p: float = 1.0,
     generator: torch.Generator | None = None,
     uniforms: torch.Tensor | None = None,
+    no_repeat_ngram: int = 0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``num_samples`` sentences per input, drawn from the explainer's distribution sharpened
     or flattened by ``temperature`` and cut to its top-p nucleus.
@@ -47,9 +48,13 @@ def sample(
     sentence then depends on its own numbers only, so any subset of the rows (a process's
     share of a batch) gets the sentences the whole batch would.
 
+    ``no_repeat_ngram`` > 0 bans the words that would repeat an n-gram of that many tokens
+    before the temperature and the nucleus (the draws are then no longer the model's own:
+    policy-gradient training keeps 0).
+
     Returns token ids (B * num_samples, L), the samples of input i at rows
     ``i * num_samples ...``, and each sentence's log-probability under the model itself
-    (temperature 1, no nucleus), the number reranking uses.
+    (temperature 1, no nucleus, no blocking), the number reranking uses.
     """
     if num_samples < 1:
         raise ValueError(f"num_samples must be >= 1, got {num_samples}")
@@ -73,4 +78,4 @@ def sample(
         u = uniforms[:, next(step)].to(cdf) * cdf[:, -1]
         return (cdf <= u[:, None]).sum(dim=-1).clamp(max=probs.shape[-1] - 1)
 
-    return decode_loop(explainer, cond, bos_id, eos_id, choose, max_length)
+    return decode_loop(explainer, cond, bos_id, eos_id, choose, max_length, no_repeat_ngram)

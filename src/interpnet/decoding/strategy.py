@@ -59,6 +59,15 @@ class Decoding:
     all of them): an input keeps a sentence of its own when the explainer (or the reranker)
     prefers it to every human sentence of its decision, and a human sentence otherwise.
 
+    ``no_repeat_ngram`` (default 3; 0 = off) is n-gram blocking (transformers'
+    ``no_repeat_ngram_size``): every generating method (all but ``retrieve``, whose human
+    sentences are kept word for word; with ``add_references`` the method's own candidates are
+    blocked) never writes a word that would complete an n-gram of that many words its sentence
+    already holds ("a blue head and a blue head"). ``<bos>`` is not part of the sentence and
+    ``<eos>`` is never blocked (:mod:`~interpnet.decoding.ngram`). A candidate's
+    log-probability stays the model's own, unblocked, log-probability of its words: what the
+    choice without reranking and ``rerank_weight`` read.
+
     ``rerank`` names a score the caller supplies at decode time (a reranker, e.g. the run's
     reward sentence classifier ``"class"`` or retrieval model ``"retrieval"``): each input keeps
     the candidate with the highest ``score + rerank_weight * mean word log-probability``.
@@ -81,6 +90,7 @@ class Decoding:
     plausibility: float = 0.1
     distractor: str = "neighbour"
     add_references: bool = False
+    no_repeat_ngram: int = 3
     bank: DistractorBank | None = field(default=None, repr=False, compare=False)
     references: ReferenceBank | None = field(default=None, repr=False, compare=False)
 
@@ -110,6 +120,12 @@ class Decoding:
             raise ConfigError(f"decoding contrast must be in [0, 1), got {self.contrast}")
         if not 0 < self.plausibility <= 1:
             raise ConfigError(f"decoding plausibility must be in (0, 1], got {self.plausibility}")
+        nr = self.no_repeat_ngram
+        if isinstance(nr, bool) or not isinstance(nr, int) or nr < 0:
+            raise ConfigError(
+                f"decoding no_repeat_ngram must be a whole number of words, 0 (off) or more, "
+                f"got {nr!r}"
+            )
         if self.distractor not in DISTRACTORS:
             raise ConfigError(
                 f"unknown decoding distractor {self.distractor!r}; choose one of {DISTRACTORS}"
@@ -215,7 +231,9 @@ def _method_candidates(
         return retrieve_candidates(explainer, cond, bos_id, labels, d.references)
     if d.method in ("greedy", "contrastive"):  # one candidate per input
         if d.method == "greedy":
-            ids, logp = greedy_decode(explainer, cond, bos_id, eos_id, d.max_length)
+            ids, logp = greedy_decode(
+                explainer, cond, bos_id, eos_id, d.max_length, d.no_repeat_ngram
+            )
         else:
             ids, logp = contrastive_decode(
                 explainer,
@@ -228,6 +246,7 @@ def _method_candidates(
                 d.max_length,
                 labels,
                 d.bank,
+                d.no_repeat_ngram,
             )
         ids, logp = ids.unsqueeze(1), logp.unsqueeze(1)
         return ids, logp, _lengths(ids), torch.zeros(batch, dtype=torch.long)
@@ -242,13 +261,22 @@ def _method_candidates(
             d.temperature,
             d.top_p,
             generator,
+            no_repeat_ngram=d.no_repeat_ngram,
         )
         ids, logp = ids.view(batch, d.num_samples, -1), logp.view(batch, d.num_samples)
         lengths = _lengths(ids)
         return ids, logp, lengths, (logp / lengths.clamp(min=1)).argmax(dim=1).cpu()
     groups = d.groups if d.method == "diverse-beam" else 1
     ids, logp, lengths, _ = beam_candidates(
-        explainer, cond, bos_id, eos_id, d.beam_width, d.max_length, groups, d.diversity
+        explainer,
+        cond,
+        bos_id,
+        eos_id,
+        d.beam_width,
+        d.max_length,
+        groups,
+        d.diversity,
+        d.no_repeat_ngram,
     )
     best = (logp / length_penalty(lengths.clamp(min=1), d.alpha)).argmax(dim=1)
     return ids, logp, lengths, best.cpu()
