@@ -18,7 +18,9 @@ for variant in captioning gve-label output-only interpnet; do
   if [ ! -e "$run" ]; then ln -s "$(basename "$(ls -d "$work/runs/$variant"-* | tail -1)")" "$run"; fi
   human=()
   if [ "$variant" != captioning ]; then human=(--no-human); fi
-  timed "$out" "evaluate-$variant" interpnet evaluate "$run" --quiet "${human[@]}"
+  # --no-repeat-ngram 0: as the committed results were measured (before n-gram blocking)
+  timed "$out" "evaluate-$variant" interpnet evaluate "$run" --quiet --no-repeat-ngram 0 \
+    "${human[@]}"
   runs+=("$run")
 done
 interpnet compare "${runs[@]}" --csv "$out/compare.csv" > "$out/compare.md"
