@@ -184,7 +184,7 @@ def test_a_run_interrupted_in_one_process_resumes_in_two(tiny_birds, tmp_path):
     finally:
         torch.set_num_threads(threads)
     assert [(r["phase"], r["epoch"]) for r in _log(cut)][-1] == ("explainer", 1)
-    done = _torchrun(["train", "--resume", str(cut), "--quiet"])
+    done = _torchrun(["train", "--resume", str(cut), "--quiet", "--trust-code"])
     assert done.returncode == 0, done.stderr[-3000:]
     a, b = load_tensors(whole / "model.safetensors"), load_tensors(cut / "model.safetensors")
     assert all(torch.allclose(a[k], b[k], atol=2e-5, rtol=1e-4) for k in a)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from interpnet.errors import WriteError
 from interpnet.storage import write_json
 
 
@@ -42,6 +43,6 @@ def cached_json(
         except (ValueError, UnicodeDecodeError):
             pass
     value = compute()
-    with contextlib.suppress(OSError):
+    with contextlib.suppress(WriteError):  # a full disk or read-only cache: not cached
         write_json(path, value)
     return value

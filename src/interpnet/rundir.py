@@ -19,12 +19,21 @@ RUN_DIR/
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from interpnet.errors import CheckpointError
-from interpnet.storage import atomic_write_bytes, read_json, write_json
+from interpnet.storage import (
+    atomic_write_bytes,
+    read_json,
+    save_tensors,
+    tensor_metadata,
+    write_json,
+)
 
 MODEL_CONFIG = "interpnet.json"
 VOCAB = "vocab.json"
@@ -35,6 +44,8 @@ LOG = "train_log.jsonl"
 STATE = "state"
 EXPLANATIONS = "explanations"
 SCORERS = "scorers"
+STATE_KEY = "trainer_state"  # the trainer state's copy in the metadata of its tensors file
+TOKEN = "state_token"  # in trainer.json: the digest of that copy, naming the tensors it goes with
 
 
 class RunDirectory:
@@ -144,18 +155,40 @@ class RunDirectory:
         return m
 
     def read_state(self) -> dict[str, Any] | None:
-        """The trainer's saved state, or None when no epoch has finished yet."""
-        if not self.state_file.is_file():
-            return None
-        return read_json(self.state_file, "trainer state")
+        """The trainer's saved state, or None when no epoch has finished yet. Written last,
+        ``trainer.json`` holds it unless a failed write or an interruption left it behind the
+        tensors file: then the copy in that file's metadata is the state."""
+        state = read_json(self.state_file, "trainer state") if self.state_file.is_file() else None
+        if state is not None and not isinstance(state, dict):
+            raise CheckpointError(f"{self.state_file}: corrupt trainer state (not an object)")
+        copy = (tensor_metadata(self.state_weights) or {}).get(STATE_KEY)
+        if copy is not None and (state is None or state.get(TOKEN) != _digest(copy)):
+            try:
+                state = json.loads(copy)
+            except ValueError:
+                state = None
+            if not isinstance(state, dict):
+                raise CheckpointError(f"{self.state_weights}: corrupt training state")
+        return None if state is None else {k: v for k, v in state.items() if k != TOKEN}
 
     def write_state(self, obj: dict[str, Any]) -> None:
         write_json(self.state_file, obj)
 
+    def save_state(self, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
+        """Save the trainer's tensors (weights, optimizer, RNG) with a copy of its ``state``,
+        in one atomic file, then ``state`` in ``trainer.json``: a write that fails in between
+        never pairs tensors with another epoch's state."""
+        copy = json.dumps(state)
+        save_tensors(self.state_weights, tensors, {STATE_KEY: copy})
+        write_json(self.state_file, {**state, TOKEN: _digest(copy)})
+
     def append_log(self, record: dict[str, Any]) -> None:
-        self.path.mkdir(parents=True, exist_ok=True)
-        with open(self.log, "a", encoding="utf-8") as f:
-            f.write(json.dumps(record) + "\n")
+        """Add a line to the training log. The whole log is rewritten atomically (it holds a
+        line per epoch, so this is cheap) rather than appended to: an append cut short by a
+        full disk would leave a torn last line, and :meth:`read_log` stays strict so that a
+        damaged log is reported, not silently shortened."""
+        old = self.log.read_bytes() if self.log.is_file() else b""
+        atomic_write_bytes(self.log, old + (json.dumps(record) + "\n").encode("utf-8"))
 
     def read_log(self) -> list[dict[str, Any]]:
         if not self.log.is_file():
@@ -175,3 +208,7 @@ class RunDirectory:
         kept = [r for r in self.read_log() if r.get("epoch", 0) <= epochs.get(r.get("phase"), 0)]
         text = "".join(json.dumps(r) + "\n" for r in kept)
         atomic_write_bytes(self.log, text.encode("utf-8"))
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from interpnet.errors import CheckpointError
+from interpnet.errors import CheckpointError, WriteError
 
 
 def _file_mode() -> int:
@@ -23,23 +25,38 @@ def _file_mode() -> int:
     return 0o666 & ~mask
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file + rename, so a crash never leaves a
-    half-written file in place of a good one. The file gets the permissions of any file the
-    user writes (the umask), not the temporary file's private 0600."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+@contextmanager
+def writing(path: str | Path) -> Iterator[None]:
+    """Turn an ``OSError`` raised in the block (a full disk, a read-only file system, no
+    permission) into a one-line :class:`WriteError` naming ``path``, the cause and the fix.
+    Every writer of interpnet writes inside one."""
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-            os.fchmod(f.fileno(), _file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        yield
+    except WriteError:
         raise
+    except OSError as err:
+        raise WriteError.of(path, err) from err
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file + rename, so a crash or a full disk never
+    leaves a half-written file in place of a good one (a failed write raises
+    :class:`WriteError` and leaves ``path`` as it was). The file gets the permissions of any
+    file the user writes (the umask), not the temporary file's private 0600."""
+    path = Path(path)
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+                os.fchmod(f.fileno(), _file_mode())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
 
 def write_json(path: str | Path, obj: Any) -> None:
@@ -56,10 +73,23 @@ def read_json(path: str | Path, what: str = "file") -> Any:
         raise CheckpointError(f"{path}: corrupt {what} ({err}); restore or recreate it") from None
 
 
-def save_tensors(path: str | Path, tensors: dict[str, torch.Tensor]) -> None:
-    """Save tensors as safetensors, atomically (copies, so shared storage is fine)."""
+def save_tensors(
+    path: str | Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None
+) -> None:
+    """Save tensors (and string ``metadata``) as safetensors, atomically (copies, so shared
+    storage is fine)."""
     clean = {k: v.detach().cpu().clone().contiguous() for k, v in tensors.items()}
-    atomic_write_bytes(path, st_save(clean))
+    atomic_write_bytes(path, st_save(clean, metadata))
+
+
+def tensor_metadata(path: str | Path) -> dict[str, str] | None:
+    """The metadata of a safetensors file (its header only is read), or None when the file is
+    missing or unreadable."""
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return f.metadata()
+    except (SafetensorError, OSError, ValueError):
+        return None
 
 
 def load_tensors(path: str | Path, what: str = "weights") -> dict[str, torch.Tensor]:

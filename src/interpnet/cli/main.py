@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from collections.abc import Sequence
 
@@ -19,7 +20,7 @@ from interpnet.cli import (
     train_cmd,
 )
 from interpnet.cli.hints import TRUST_FLAG
-from interpnet.errors import DataRootNotFound, InterpnetError, UntrustedCodeError
+from interpnet.errors import DataRootNotFound, InterpnetError, UntrustedCodeError, WriteError
 
 COMMANDS = (
     demo_cmd,
@@ -58,6 +59,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         hint = f" ({hint})" if hint and isinstance(err, DataRootNotFound) else ""
         message = err.with_fix(TRUST_FLAG) if isinstance(err, UntrustedCodeError) else err
         print(f"interpnet: error: {message}{hint}", file=sys.stderr)
+        return 2
+    except OSError as err:
+        # last resort for a write that failed outside interpnet's writers (a full disk, a
+        # read-only or unwritable folder): one line too; any other OSError is a bug to report
+        if errno.errorcode.get(err.errno or 0) not in WriteError.CAUSES:
+            raise
+        print(f"interpnet: error: {WriteError.of(err.filename, err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         hint = getattr(args, "interrupt_hint", None)

@@ -10,6 +10,7 @@ import tempfile
 
 from interpnet.errors import InterpnetError
 from interpnet.metrics.java import java_executable, toolkit_file
+from interpnet.storage import writing
 from interpnet.text import tokenize
 
 # The toolkit's list of punctuation tokens removed after tokenization.
@@ -40,7 +41,7 @@ def ptb_tokenize(sentences: list[str]) -> list[str]:
     lines = [" ".join(s.split()) for s in sentences]  # one line each, no inner newlines
     fd, path = tempfile.mkstemp(prefix="interpnet-ptb-", suffix=".txt")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
+        with writing(path), os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write("\n".join(lines))
         result = subprocess.run(
             [

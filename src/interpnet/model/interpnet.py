@@ -311,7 +311,6 @@ class InterpNet(nn.Module):
     def save_pretrained(self, directory: str | Path) -> None:
         """Write ``interpnet.json``, ``vocab.json`` and ``model.safetensors`` into ``directory``."""
         run = RunDirectory(directory)
-        run.path.mkdir(parents=True, exist_ok=True)
         save_tensors(run.weights, self.state_dict())
         self.vocab.save(run.vocab)
         write_json(run.model_config, self.config_dict())

@@ -24,6 +24,7 @@ from interpnet.rundir import (
     WEIGHTS,
     RunDirectory,
 )
+from interpnet.storage import writing
 from interpnet.training.args import TrainingArgs
 from interpnet.training.config import TrainConfig
 from interpnet.training.data import (
@@ -203,9 +204,10 @@ def _start_fine_tune(
     args: TrainingArgs,
 ) -> None:
     """``dst`` as a copy of ``src`` about to begin the discriminative phase."""
-    dst.path.mkdir(parents=True, exist_ok=True)
     for name in (MODEL_CONFIG, VOCAB, WEIGHTS, LOG):
-        shutil.copyfile(src.path / name, dst.path / name)
+        with writing(dst.path / name):
+            dst.path.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src.path / name, dst.path / name)
     model_config["conditioning"]["variant"] = variant
     dst.write(MODEL_CONFIG, model_config)
     dst.write(TRAIN_CONFIG, cfg.to_dict())

@@ -23,7 +23,7 @@ from interpnet.metrics.faithfulness import choose_donors
 from interpnet.model import Conditioning, ExplainerConfig, InterpNet
 from interpnet.rundir import TRAINING_ARGS, RunDirectory
 from interpnet.scorers.rewards import MODEL_REWARDS, RewardContext
-from interpnet.storage import load_tensors, save_tensors
+from interpnet.storage import load_tensors
 from interpnet.text import Vocabulary, detokenize
 from interpnet.training.args import TrainingArgs
 from interpnet.training.batching import class_groups, length_buckets
@@ -196,8 +196,7 @@ class Trainer:
         if optimizer is not None:
             opt_tensors, groups = flatten_optimizer(optimizer.state_dict())
             tensors.update(opt_tensors)
-        save_tensors(self.run.state_weights, tensors)
-        self.run.write_state({**state, "param_groups": groups})
+        self.run.save_state(tensors, {**state, "param_groups": groups})
 
     def _restore_state(self, state: dict[str, Any], optimizer: torch.optim.Optimizer) -> None:
         tensors = load_tensors(self.run.state_weights, "training state")
@@ -332,9 +331,12 @@ class Trainer:
                 lr=record["lr"],
                 seconds=round(time.time() - start, 2),
             )
+            if self.dist.is_main:
+                # the log line first: if the state is not written after it (a full disk, an
+                # interruption), resuming drops the line and trains the epoch again
+                self.run.append_log(record)
             self._save_state(state, optimizer)
             if self.dist.is_main:
-                self.run.append_log(record)
                 self.log(self._describe(record))
                 if self.on_epoch_end is not None:
                     self.on_epoch_end(phase, epoch, record)
@@ -597,6 +599,7 @@ class Trainer:
                     k,
                     args.max_length,
                     uniforms=draws[rows.to(self.device)],
+                    no_repeat_ngram=0,  # REINFORCE: draws from the model itself, never blocked
                 )
             sentences = [detokenize(model.vocab.decode(row.tolist())) for row in ids]
             rewards = self.reward(sentences, replace(ctx, rows=pos.repeat_interleave(k)))
@@ -737,7 +740,9 @@ class Trainer:
         for idx in self.dist.part(n).split(256):
             ctx = self._context("val", idx, 1)
             labels = ctx.predicted if model.explainer.uses_label else None
-            tokens = model.decode(ctx.r, labels, Decoding(max_length=self.args.max_length))
+            # unblocked, as before n-gram blocking: the choice of the best epoch is unchanged
+            greedy = Decoding(max_length=self.args.max_length, no_repeat_ngram=0)
+            tokens = model.decode(ctx.r, labels, greedy)
             parts = self.reward.parts([detokenize(t) for t in tokens], ctx)
             for name, value in parts.items():
                 sums[name] += float(value.sum())

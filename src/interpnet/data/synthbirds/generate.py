@@ -20,7 +20,7 @@ from interpnet.data.synthbirds.attributes import (
 from interpnet.data.synthbirds.describe import describe
 from interpnet.data.synthbirds.render import render_bird
 from interpnet.errors import DataError, InterpnetError
-from interpnet.storage import read_json, write_json
+from interpnet.storage import read_json, write_json, writing
 
 MANIFEST = "synthbirds.json"
 _INCOMPLETE = ".synthbirds-incomplete"
@@ -154,34 +154,43 @@ def _write_images_and_text(out: Path, species, records, cfg, progress: bool) -> 
         rng = random.Random(rec["render_seed"])
         image = render_bird(sp.attributes, rng, cfg.image_size, rec["occluded"])
         img_path = out / "CUB_200_2011" / "images" / rec["path"]
-        img_path.parent.mkdir(parents=True, exist_ok=True)
-        image.save(img_path)
+        with writing(img_path):
+            img_path.parent.mkdir(parents=True, exist_ok=True)
+            image.save(img_path)
         visible = visible_attributes(rec["occluded"])
         lines = [
             describe(sp.attributes, visible, rng, sp.discriminative)
             for _ in range(cfg.sentences_per_image)
         ]
-        txt_path = (out / "text_c10" / rec["path"]).with_suffix(".txt")
-        txt_path.parent.mkdir(parents=True, exist_ok=True)
-        txt_path.write_text("\n".join(lines) + "\n")
+        _write_text((out / "text_c10" / rec["path"]).with_suffix(".txt"), "\n".join(lines) + "\n")
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write a file of the data set (not atomically: an unfinished data set is marked and
+    written again from scratch)."""
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
 
 
 def _write_metadata(out: Path, species: list[Species], records: list[dict], cfg) -> None:
     cub = out / "CUB_200_2011"
-    (cub / "attributes").mkdir(parents=True, exist_ok=True)
-    (cub / "images.txt").write_text("".join(f"{r['image_id']} {r['path']}\n" for r in records))
-    (cub / "classes.txt").write_text("".join(f"{sp.class_id} {sp.name}\n" for sp in species))
-    (cub / "image_class_labels.txt").write_text(
-        "".join(f"{r['image_id']} {r['class_id']}\n" for r in records)
+    _write_text(cub / "images.txt", "".join(f"{r['image_id']} {r['path']}\n" for r in records))
+    _write_text(cub / "classes.txt", "".join(f"{sp.class_id} {sp.name}\n" for sp in species))
+    _write_text(
+        cub / "image_class_labels.txt",
+        "".join(f"{r['image_id']} {r['class_id']}\n" for r in records),
     )
-    (cub / "train_test_split.txt").write_text(
-        "".join(f"{r['image_id']} {int(r['split'] != 'test')}\n" for r in records)
+    _write_text(
+        cub / "train_test_split.txt",
+        "".join(f"{r['image_id']} {int(r['split'] != 'test')}\n" for r in records),
     )
     names = attribute_names()
-    (cub / "attributes" / "attributes.txt").write_text(
-        "".join(f"{i} {name}\n" for i, name in enumerate(names, 1))
+    _write_text(
+        cub / "attributes" / "attributes.txt",
+        "".join(f"{i} {name}\n" for i, name in enumerate(names, 1)),
     )
-    (cub / "attributes" / "certainties.txt").write_text(_CERTAINTIES)
+    _write_text(cub / "attributes" / "certainties.txt", _CERTAINTIES)
     by_id = {sp.class_id: sp for sp in species}
     rows, present = [], {sp.class_id: [0] * len(names) for sp in species}
     for r in records:
@@ -192,17 +201,18 @@ def _write_metadata(out: Path, species: list[Species], records: list[dict], cfg)
             is_present = int(shown and attrs[a_type] == value)
             present[r["class_id"]][a_id - 1] += is_present
             rows.append(f"{r['image_id']} {a_id} {is_present} {4 if shown else 1} 0\n")
-    (cub / "attributes" / "image_attribute_labels.txt").write_text("".join(rows))
-    (cub / "attributes" / "class_attribute_labels_continuous.txt").write_text(
+    _write_text(cub / "attributes" / "image_attribute_labels.txt", "".join(rows))
+    _write_text(
+        cub / "attributes" / "class_attribute_labels_continuous.txt",
         "".join(
             " ".join(f"{100.0 * c / cfg.images_per_species:.4f}" for c in present[sp.class_id])
             + "\n"
             for sp in species
-        )
+        ),
     )
     splits = out / "splits"
-    splits.mkdir(exist_ok=True)
     for split in ("train", "val", "test"):
-        (splits / f"{split}.txt").write_text(
-            "".join(f"{r['path']}\n" for r in records if r["split"] == split)
+        _write_text(
+            splits / f"{split}.txt",
+            "".join(f"{r['path']}\n" for r in records if r["split"] == split),
         )
