@@ -123,3 +123,34 @@ def vision_libraries():
             raise
         pytest.skip(f"torchvision and timm not importable here ({type(err).__name__})")
     return torchvision, timm
+
+
+# explainer options small enough for interpnet.fit to train in about a second
+TINY_FIT = dict(
+    explainer_epochs=1,
+    min_count=1,
+    hidden_dim=16,
+    fusion_dim=16,
+    embed_dim=8,
+    device="cpu",
+    progress=False,
+)
+
+
+def split_items(root: Path, split: str, preprocessing) -> list:
+    """One split of the layout at ``root`` as (input, label, sentences) items."""
+    from interpnet.data.layouts import open_layout
+
+    examples = open_layout(root).split(split)
+    x = preprocessing([e.image_path for e in examples])
+    return [(x[i], e.label, e.sentences) for i, e in enumerate(examples)]
+
+
+def load_example(name: str):
+    """``examples/<name>.py`` as a module (run as a user runs it, through its ``main``)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, REPO / "examples" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

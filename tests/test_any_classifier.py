@@ -21,7 +21,7 @@ from interpnet.model.loading import load_classifier
 from interpnet.storage import load_tensors
 from interpnet.training import resume_run
 
-from .conftest import fit_config, tiny_config, tiny_flags, vision_libraries
+from .conftest import TINY_FIT, fit_config, split_items, tiny_config, tiny_flags, vision_libraries
 from .user_models import UserCNN
 
 PRE = ImagePreprocessing(32)
@@ -31,9 +31,7 @@ QUIET = dict(progress=False, log=lambda _: None)
 
 
 def _items(root, split):
-    examples = open_layout(root).split(split)
-    x = PRE([e.image_path for e in examples])
-    return [(x[i], e.label, e.sentences) for i, e in enumerate(examples)]
+    return split_items(root, split, PRE)
 
 
 @pytest.fixture(scope="module")
@@ -151,13 +149,7 @@ def test_fit_in_one_call_with_plain_lists(data, tmp_path):
         tmp_path / "run",
         conditioning=COND,
         input_spec=SPEC,
-        explainer_epochs=1,
-        min_count=1,
-        hidden_dim=16,
-        fusion_dim=16,
-        embed_dim=8,
-        device="cpu",
-        progress=False,
+        **TINY_FIT,
     )
     assert model.classifier is clf and len(model.explain(data["test"][0][0][None])) == 1
     with pytest.raises(ConfigError, match=r"unknown option\(s\) \['epochs'\]"):

@@ -107,7 +107,7 @@ def test_two_processes_train_the_model_one_process_trains(tiny_birds, tmp_path):
                 assert r2[key] == pytest.approx(r1[key], rel=1e-4, abs=1e-5), key
     assert sorted(p.name for p in one.iterdir()) == sorted(p.name for p in two.iterdir())
     # the discriminative phase alone, on a copy of each run
-    tune = ["--discriminative-epochs", "1", "--rewards", "cider=1", "--quiet"]
+    tune = ["--discriminative-epochs", "1", "--rewards", "cider=1", "--quiet", "--trust-code"]
     torch.set_num_threads(1)
     try:
         assert main(["finetune", str(one), "--out", str(tmp_path / "one-ft"), *tune]) == 0

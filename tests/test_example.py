@@ -1,17 +1,10 @@
 """examples/explain_your_classifier.py, run at small sizes as a user would run it."""
 
-import importlib.util
-
-from .conftest import REPO
+from .conftest import load_example
 
 
 def test_explain_your_classifier_example(tiny_birds, tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location(
-        "explain_your_classifier", REPO / "examples" / "explain_your_classifier.py"
-    )
-    example = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(example)
-    summary = example.main(
+    summary = load_example("explain_your_classifier").main(
         [
             "--data",
             str(tiny_birds),

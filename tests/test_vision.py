@@ -3,8 +3,6 @@ torchvision and timm were installed together): classifiers by name with users' c
 explained from inner layers, evaluated and reported; timm and torchvision backbones read from
 the local weight caches; the torchvision example."""
 
-import importlib.util
-
 import pytest
 import torch
 from safetensors.torch import save_file
@@ -19,7 +17,7 @@ from interpnet.features.backbones import get_backbone, image_features
 from interpnet.model.loading import load_classifier
 from interpnet.storage import load_tensors
 
-from .conftest import REPO, tiny_flags, vision_libraries
+from .conftest import TINY_FIT, load_example, split_items, tiny_flags, vision_libraries
 
 pytestmark = pytest.mark.vision
 QUIET = dict(progress=False, log=lambda _: None)
@@ -92,11 +90,7 @@ def test_timm_classifier_by_name_from_safetensors(libs, tiny_birds, tmp_path, ca
 
 def test_timm_vision_transformer_through_the_api(libs, tiny_birds, tmp_path):
     pre = ImagePreprocessing(32)
-    items = {}
-    for split in ("train", "val", "test"):
-        examples = open_layout(tiny_birds).split(split)
-        x = pre([e.image_path for e in examples])
-        items[split] = [(x[i], e.label, e.sentences) for i, e in enumerate(examples)]
+    items = {split: split_items(tiny_birds, split, pre) for split in ("train", "val", "test")}
     clf = load_classifier("timm/test_vit", num_classes=6, img_size=32)
     model = interpnet.fit(
         clf,
@@ -105,13 +99,7 @@ def test_timm_vision_transformer_through_the_api(libs, tiny_birds, tmp_path):
         tmp_path / "run",
         conditioning=Conditioning("custom", layers=["blocks.0", "fc_norm"], include_softmax=True),
         input_spec={"kind": "image", "preprocessing": pre.to_dict()},
-        explainer_epochs=1,
-        min_count=1,
-        hidden_dim=16,
-        fusion_dim=16,
-        embed_dim=8,
-        device="cpu",
-        progress=False,
+        **TINY_FIT,
     )
     x = torch.stack([x for x, _, _ in items["test"][:3]])
     loaded = InterpNet.from_pretrained(tmp_path / "run")
@@ -174,12 +162,7 @@ def test_torchvision_backbone_reads_the_torch_hub_cache(libs, tiny_birds, tmp_pa
 
 
 def test_torchvision_example(libs, tiny_birds, tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location(
-        "explain_torchvision_classifier", REPO / "examples" / "explain_torchvision_classifier.py"
-    )
-    example = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(example)
-    summary = example.main(
+    summary = load_example("explain_torchvision_classifier").main(
         [
             "--data",
             str(tiny_birds),
