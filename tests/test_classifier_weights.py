@@ -1,6 +1,7 @@
 """Classifier weights as users have them: safetensors, torch.save files (plain state dicts and
 training checkpoints, DDP and torch.compile prefixes), read without running pickled code."""
 
+import argparse
 import os
 
 import pytest
@@ -40,6 +41,7 @@ def _prefixed(state, prefix):
         (lambda s: {"model_state_dict": s, "optimizer_state_dict": {"lr": 1e-3}}, ".pt"),
         (lambda s: {"model": s, "args": {"lr": 0.1, "name": "run"}}, ".bin"),
         (lambda s: {"ema": s, "epoch": 7}, ".pth"),
+        (lambda s: {"state_dict": s, "args": argparse.Namespace(lr=0.1, model="cnn")}, ".pth"),
         (lambda s: _prefixed(s, "module."), ".pth"),  # DistributedDataParallel
         (lambda s: _prefixed(s, "_orig_mod."), ".pt"),  # torch.compile
         (lambda s: {"state_dict": _prefixed(s, "module._orig_mod.")}, ".pth"),
@@ -118,3 +120,14 @@ def test_cli_weights_error_is_one_line_with_exit_2(tiny_birds, tmp_path, capsys)
     assert main(args) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "three.pth: weights do not fit" in err
+
+
+@pytest.mark.filterwarnings("ignore")  # torch.jit's deprecation warnings
+def test_torchscript_and_old_torch_are_refused_with_the_fix(source, tmp_path, monkeypatch):
+    torch.jit.save(torch.jit.trace(source.eval(), torch.rand(1, 3, 8, 8)), tmp_path / "ts.pt")
+    with pytest.raises(CheckpointError, match=r"ts\.pt: a TorchScript archive.*state_dict\(\)"):
+        read_state_dict(tmp_path / "ts.pt")
+    torch.save(source.state_dict(), tmp_path / "w.pth")
+    monkeypatch.setattr(torch, "__version__", "2.5.1")  # weights_only was not safe before 2.6
+    with pytest.raises(CheckpointError, match=r"w\.pth: torch 2\.5\.1 cannot read.*2\.6"):
+        read_state_dict(tmp_path / "w.pth")

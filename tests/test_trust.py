@@ -176,6 +176,15 @@ def test_crafted_factories_run_nothing(factory_run, tiny_birds, tmp_path, capsys
             InterpNet.from_pretrained(run, trust_code=True)
 
 
+def test_a_config_file_naming_a_factory_needs_consent(tiny_birds, tmp_path, capsys):
+    config = tmp_path / "shared.json"
+    config.write_text(json.dumps({"data_root": str(tiny_birds), "classifier": "os:system"}))
+    assert main(["train", "--config", str(config), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "shared.json names the classifier factory 'os:system'" in err and "--trust-code" in err
+    assert not (tmp_path / "run").exists()
+
+
 def test_library_names_need_no_consent_and_never_load_files():
     with pytest.raises(ConfigError, match=r"\['pretrained'\] would load weights"):
         rebuild_classifier({"type": "timm", "name": "resnet18", "kwargs": {"pretrained": True}})
@@ -183,5 +192,8 @@ def test_library_names_need_no_consent_and_never_load_files():
         rebuild_classifier(
             {"type": "torchvision", "arch": "resnet18", "kwargs": {"weights": "DEFAULT"}}
         )
+    for key in ("pretrained_backbone", "checkpoint_path", "cache_dir", "pretrained_cfg_overlay"):
+        with pytest.raises(ConfigError, match=rf"\['{key}'\] would load weights"):
+            rebuild_classifier({"type": "timm", "name": "resnet18", "kwargs": {key: "x"}})
     with pytest.raises(UntrustedCodeError, match="the model config names"):
         rebuild_classifier({"type": "factory", "target": "os:system", "kwargs": {}})

@@ -12,7 +12,7 @@ from interpnet import Conditioning, InterpNet
 from interpnet.cli.main import main
 from interpnet.data.images import ImagePreprocessing, load_images
 from interpnet.data.layouts import open_layout
-from interpnet.errors import InterpnetError
+from interpnet.errors import ConfigError, InterpnetError
 from interpnet.features.backbones import get_backbone, image_features
 from interpnet.model.loading import load_classifier
 from interpnet.storage import load_tensors
@@ -86,6 +86,11 @@ def test_timm_classifier_by_name_from_safetensors(libs, tiny_birds, tmp_path, ca
     assert main(["train", "--data-root", str(tiny_birds), "--classifier", "timm/no_such_net",
                  "--out", str(tmp_path / "bad"), "--quiet"]) == 2  # fmt: skip
     assert "timm has no model 'no_such_net'" in capsys.readouterr().err
+    # a model whose builder downloads (a detection backbone) is no classifier here
+    with pytest.raises(ConfigError, match="no classification model 'fasterrcnn_resnet50_fpn'"):
+        load_classifier("torchvision/fasterrcnn_resnet50_fpn", num_classes=6)
+    regularised = load_classifier("timm/test_vit", num_classes=6, drop_path_rate=0.1)
+    assert regularised.interpnet_spec["kwargs"]["drop_path_rate"] == 0.1
 
 
 def test_timm_vision_transformer_through_the_api(libs, tiny_birds, tmp_path):

@@ -102,3 +102,50 @@ def load_tensors(path: str | Path, what: str = "weights") -> dict[str, torch.Ten
         raise CheckpointError(
             f"{path}: corrupt {what} ({err}); retrain or restore the file"
         ) from None
+
+
+# torch.load(weights_only=True) is a restricted unpickler from torch 2.6 on; before, a crafted
+# file could run code through it (CVE-2025-32434)
+SAFE_TORCH_LOAD = (2, 6)
+
+
+def load_torch_file(path: str | Path, what: str = "weights") -> Any:
+    """The content of a ``torch.save`` file, read with ``torch.load(weights_only=True)``: tensors
+    and plain containers (and ``argparse.Namespace``, which training scripts save beside the
+    weights), never any other object, so the file cannot run code. Raises
+    :class:`CheckpointError` naming ``path`` for a file it refuses or cannot read."""
+    import argparse
+    import pickle
+    import re
+
+    path = Path(path)
+    if torch.torch_version.TorchVersion(torch.__version__) < SAFE_TORCH_LOAD:
+        raise CheckpointError(
+            f"{path}: torch {torch.__version__} cannot read {what} saved with torch.save without "
+            "risk of running code; upgrade torch to 2.6 or later, or convert the file to "
+            ".safetensors"
+        )
+    try:
+        with torch.serialization.safe_globals([argparse.Namespace]):
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: {what} not found") from None
+    except pickle.UnpicklingError as err:
+        found = re.search(r"(?:GLOBAL|Unsupported class) ([\w.]+)", str(err))
+        if found is None:  # not an object the restricted loader refused: a broken file
+            raise CheckpointError(
+                f"{path}: not a readable torch.save file (cannot unpickle it); check the file"
+            ) from None
+        raise CheckpointError(
+            f"{path}: holds pickled Python objects ({found.group(1)}), not only tensors; "
+            "interpnet reads checkpoints without running pickled code: save the weights alone "
+            "with torch.save(model.state_dict(), path)"
+        ) from None
+    except Exception as err:  # noqa: BLE001 - a truncated or foreign file fails in many ways
+        if "TorchScript" in str(err):
+            raise CheckpointError(
+                f"{path}: a TorchScript archive, not a state dict; save the weights with "
+                "torch.save(model.state_dict(), path)"
+            ) from None
+        first = str(err).splitlines()[0][:160] if str(err) else type(err).__name__
+        raise CheckpointError(f"{path}: not a readable torch.save file ({first})") from None

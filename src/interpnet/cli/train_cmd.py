@@ -14,6 +14,7 @@ from interpnet.data.layouts import DATASETS
 from interpnet.distributed import is_main_process
 from interpnet.errors import InterpnetError
 from interpnet.model.conditioning import VARIANTS
+from interpnet.model.loading import require_trust
 from interpnet.training import RECIPES, TrainConfig, configured_trainer, resume_run
 from interpnet.training.args import OPTIMIZERS
 
@@ -218,6 +219,9 @@ def run(args: argparse.Namespace) -> int:
         run_dir = args.resume
     else:
         cfg = config_from_args(args)
+        if args.config and cfg.classifier and not (args.classifier or args.trust_code):
+            # a config file may come from someone else: its factory is imported with consent
+            require_trust(cfg.classifier, False, args.config)
         if not cfg.data_root:
             raise InterpnetError("give --data-root, or a --config with data_root")
         run_dir = Path(args.out or f"runs/{cfg.variant}-{time.strftime('%Y%m%d-%H%M%S')}")

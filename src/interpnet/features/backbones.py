@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from interpnet.errors import ConfigError, InterpnetError
+from interpnet.storage import load_tensors, load_torch_file
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
@@ -113,16 +114,9 @@ def efficientnet_lite0() -> Backbone:
 def load_backbone_weights(path: Path) -> dict[str, torch.Tensor]:
     """A pretrained backbone's state dict from a file on disk (safetensors, or a torch.save
     file read without running pickled code)."""
-    if path.suffix == ".safetensors" and path.is_file():
-        from interpnet.storage import load_tensors
-
+    if path.suffix == ".safetensors":
         return load_tensors(path, "backbone weights")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise InterpnetError(f"{path}: backbone weights not found; reinstall the package") from None
-    except Exception as err:  # noqa: BLE001 - any unpickling failure means a bad file
-        raise InterpnetError(f"{path}: cannot read backbone weights ({err})") from None
+    return load_torch_file(path, "backbone weights")
 
 
 def _torchvision_backbone(arch: str) -> Backbone:
@@ -133,17 +127,16 @@ def _torchvision_backbone(arch: str) -> Backbone:
             f"backbone torchvision/{arch} needs torchvision: pip install "
             "torchvision (a version matching your torch)"
         ) from None
-    try:
-        weights = torchvision.models.get_model_weights(arch).DEFAULT
-    except ValueError:
-        raise ConfigError(f"torchvision has no model {arch!r}") from None
+    if arch not in torchvision.models.list_models(module=torchvision.models):
+        raise ConfigError(f"torchvision has no classification model {arch!r}")
+    weights = torchvision.models.get_model_weights(arch).DEFAULT
     cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
     if not cached.is_file():
         raise InterpnetError(
             f"torchvision/{arch}: weights not in the local cache ({cached}); "
             "interpnet does not download: copy the file there first"
         )
-    model = torchvision.models.get_model(arch)
+    model = torchvision.models.get_model(arch, weights=None)
     model.load_state_dict(load_backbone_weights(cached))
     layer = [n for n, m in model.named_children()][-2]  # the module before the classifier
     crop = weights.transforms().crop_size[0]

@@ -1,18 +1,16 @@
 """Classifier weights as users have them: ``.safetensors``, or ``.pt`` / ``.pth`` / ``.bin``
 files written by ``torch.save``, read without running pickled code.
 
-A ``torch.save`` file is read with ``torch.load(weights_only=True)``: PyTorch's restricted
-unpickler, which builds tensors and plain containers and refuses every other Python object, so
-a crafted file cannot run code. It may hold a plain ``state_dict`` or a training checkpoint
-with one under ``state_dict``, ``model_state_dict``, ``model``, ``state_dict_ema`` or ``ema``
-(in that order of preference); the prefixes ``module.`` (DistributedDataParallel) and
-``_orig_mod.`` (``torch.compile``) are stripped.
+A ``torch.save`` file is read with ``torch.load(weights_only=True)`` (torch 2.6 or later):
+PyTorch's restricted unpickler, which builds tensors and plain containers and refuses every
+other Python object, so a crafted file cannot run code. It may hold a plain ``state_dict``
+or a training checkpoint with one under ``state_dict``, ``model_state_dict``, ``model``,
+``state_dict_ema`` or ``ema`` (in that order of preference); the prefixes ``module.``
+(DistributedDataParallel) and ``_orig_mod.`` (``torch.compile``) are stripped.
 """
 
 from __future__ import annotations
 
-import pickle
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -21,7 +19,7 @@ import torch
 from torch import nn
 
 from interpnet.errors import CheckpointError
-from interpnet.storage import load_tensors
+from interpnet.storage import load_tensors, load_torch_file
 
 PICKLE_SUFFIXES = (".pt", ".pth", ".bin")
 WEIGHT_SUFFIXES = (".safetensors", *PICKLE_SUFFIXES)
@@ -36,29 +34,6 @@ def _is_state_dict(obj: Any) -> bool:
         and len(obj) > 0
         and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items())
     )
-
-
-def _torch_load(path: Path) -> Any:
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise CheckpointError(f"{path}: classifier weights not found") from None
-    except pickle.UnpicklingError as err:
-        found = re.search(r"GLOBAL ([\w.]+)", str(err))
-        if found is None:  # not an object the restricted loader refused: a broken file
-            raise CheckpointError(
-                f"{path}: not a readable torch.save file (cannot unpickle it); check the file"
-            ) from None
-        raise CheckpointError(
-            f"{path}: holds pickled Python objects ({found.group(1)}), not only tensors; "
-            "interpnet reads checkpoints without running pickled code: save the weights alone with "
-            "torch.save(model.state_dict(), path)"
-        ) from None
-    except Exception as err:  # noqa: BLE001 - a truncated or foreign file fails in many ways
-        first = str(err).splitlines()[0][:160] if str(err) else type(err).__name__
-        raise CheckpointError(
-            f"{path}: not a readable torch.save file ({first}); check the file"
-        ) from None
 
 
 def _unwrap(obj: Any, path: Path) -> dict[str, torch.Tensor]:
@@ -97,7 +72,7 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     if suffix == ".safetensors":
         state = load_tensors(path, "classifier weights")
     elif suffix in PICKLE_SUFFIXES:
-        state = _unwrap(_torch_load(path), path)
+        state = _unwrap(load_torch_file(path, "classifier weights"), path)
     else:
         raise CheckpointError(
             f"{path}: unknown weights format {suffix or '(no suffix)'!r}; give a "

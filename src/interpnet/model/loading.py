@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import re
 from pathlib import Path
 from typing import Any
 
@@ -32,20 +33,12 @@ from interpnet.storage import read_json
 
 SPEC_ATTR = "interpnet_spec"
 LIBRARIES = ("torchvision", "timm")  # name prefixes built from a library's model registry
-# keyword arguments with which a known constructor reads a file or the network: refused, so a
-# name (or a run directory's record of one) never downloads or unpickles anything
-_LOADING_KWARGS = frozenset(
-    {
-        "weights",
-        "weights_backbone",
-        "pretrained",
-        "pretrained_cfg",
-        "pretrained_cfg_overlay",
-        "pretrained_strict",
-        "checkpoint_path",
-        "cache_dir",
-        "progress",
-    }
+# keyword arguments with which a known constructor reads a file or the network (weights,
+# weights_backbone, pretrained, pretrained_backbone, pretrained_cfg_overlay, checkpoint_path,
+# cache_dir, ...): refused, so a name (or a run directory's record of one) never downloads or
+# unpickles anything
+_LOADING_KWARGS = re.compile(
+    r"weights|pretrain|checkpoint|cache|hub|url|download|file|_path$|_dir$|^progress$"
 )
 
 
@@ -80,7 +73,7 @@ def _import_library(library: str, name: str) -> Any:
 
 
 def _check_kwargs(name: str, kwargs: dict[str, Any]) -> None:
-    refused = sorted(set(kwargs) & _LOADING_KWARGS)
+    refused = sorted(k for k in kwargs if _LOADING_KWARGS.search(k.lower()))
     if refused:
         raise ConfigError(
             f"classifier {name}: keyword argument(s) {refused} would load weights from the "
@@ -94,9 +87,12 @@ def _library_model(name: str, kwargs: dict[str, Any]) -> nn.Module:
     _check_kwargs(name, kwargs)
     module = _import_library(library, name)
     if library == "torchvision":
-        if arch not in module.models.list_models():
+        # classification models only: detection and segmentation builders download their
+        # backbone's ImageNet weights by default
+        if arch not in module.models.list_models(module=module.models):
             raise ConfigError(
-                f"torchvision has no model {arch!r}; see torchvision.models.list_models()"
+                f"torchvision has no classification model {arch!r}; see "
+                "torchvision.models.list_models(module=torchvision.models)"
             )
         return module.models.get_model(arch, weights=None, **kwargs)
     # timm: registered names only (no "hf-hub:" or "local-dir:" sources, which load files)
