@@ -9,7 +9,7 @@ work=${1:?usage: probe_ngram_demo.sh WORKDIR}
 out=benchmarks/faithful/results/probes/ngram-demo
 mkdir -p "$out" "$work"
 if [ ! -f "$out/demo.txt" ]; then
-  interpnet demo --workdir "$work" > "$out/demo.txt.tmp" 2>&1
+  interpnet demo --workdir "$work" --quiet > "$out/demo.txt.tmp"
   mv "$out/demo.txt.tmp" "$out/demo.txt"
 fi
 run=$(ls -d "$work"/runs/*/ | head -1)
