@@ -206,13 +206,14 @@ def test_torchvision_names_go_through_get_model(monkeypatch):
         calls.append((arch, weights, kwargs))
         return UserCNN(kwargs["num_classes"])
 
-    models = types.SimpleNamespace(get_model=get_model, list_models=lambda: ["resnet18"])
+    listed = ["resnet18"]
+    models = types.SimpleNamespace(get_model=get_model, list_models=lambda module=None: listed)
     fake = types.SimpleNamespace(models=models)
     monkeypatch.setitem(sys.modules, "torchvision", fake)
     clf = load_classifier("torchvision/resnet18", num_classes=4)
     assert calls == [("resnet18", None, {"num_classes": 4})]  # never downloads weights
     assert clf.interpnet_spec["type"] == "torchvision"
-    with pytest.raises(ConfigError, match="torchvision has no model 'resnet9000'"):
+    with pytest.raises(ConfigError, match="torchvision has no classification model 'resnet9000'"):
         load_classifier("torchvision/resnet9000", num_classes=4)
     monkeypatch.setitem(sys.modules, "torchvision", None)  # not installed
     with pytest.raises(InterpnetError, match="needs a working torchvision"):
