@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from interpnet.errors import ConfigError, InterpnetError
+from interpnet.libraries import check_registered
 from interpnet.storage import load_tensors, load_torch_file
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -127,8 +128,7 @@ def _torchvision_backbone(arch: str) -> Backbone:
             f"backbone torchvision/{arch} needs torchvision: pip install "
             "torchvision (a version matching your torch)"
         ) from None
-    if arch not in torchvision.models.list_models(module=torchvision.models):
-        raise ConfigError(f"torchvision has no classification model {arch!r}")
+    check_registered("torchvision", torchvision, arch)
     weights = torchvision.models.get_model_weights(arch).DEFAULT
     cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
     if not cached.is_file():

@@ -7,23 +7,12 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
 
 from interpnet.errors import ConfigError, InterpnetError
 from interpnet.features.backbones import Backbone, load_backbone_weights
+from interpnet.libraries import check_registered, import_library
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
-
-
-def _timm() -> Any:
-    try:
-        import timm
-    except Exception as err:  # noqa: BLE001 - a broken install fails in many ways
-        raise InterpnetError(
-            f"timm backbones need a working timm ({type(err).__name__}: {str(err)[:120]}); "
-            "install torch, torchvision and timm together (pip install 'interpnet[vision]')"
-        ) from None
-    return timm
 
 
 def cached_weights(hub_id: str) -> Path | None:
@@ -41,9 +30,8 @@ def cached_weights(hub_id: str) -> Path | None:
 def timm_backbone(name: str) -> Backbone:
     """The timm model ``name`` (e.g. ``resnet50`` or ``vit_small_patch16_224.augreg_in21k``)
     as a frozen feature extractor with its pretrained weights and preprocessing."""
-    timm = _timm()
-    if ":" in name or not timm.is_model(name):
-        raise ConfigError(f"timm has no model {name!r}; see timm.list_models()")
+    timm = import_library("timm", f"backbone timm/{name}")
+    check_registered("timm", timm, name)
     model = timm.create_model(name, pretrained=False)
     hub_id = model.pretrained_cfg.get("hf_hub_id")
     path = cached_weights(hub_id) if hub_id else None

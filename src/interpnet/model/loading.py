@@ -26,13 +26,15 @@ from typing import Any
 
 from torch import nn
 
-from interpnet.errors import ConfigError, InterpnetError, UntrustedCodeError
+from interpnet.errors import ConfigError, UntrustedCodeError
+from interpnet.libraries import check_registered, import_library
 from interpnet.model.checkpoints import load_weights
 from interpnet.rundir import RunDirectory
 from interpnet.storage import read_json
 
 SPEC_ATTR = "interpnet_spec"
 LIBRARIES = ("torchvision", "timm")  # name prefixes built from a library's model registry
+_SPEC_KEYS = {"torchvision": "arch", "timm": "name"}  # where an interpnet_spec keeps the name
 # keyword arguments with which a known constructor reads a file or the network (weights,
 # weights_backbone, pretrained, pretrained_backbone, pretrained_cfg_overlay, checkpoint_path,
 # cache_dir, ...): refused, so a name (or a run directory's record of one) never downloads or
@@ -61,17 +63,6 @@ def require_trust(name: str, trust_code: bool, source: str | Path) -> None:
         raise UntrustedCodeError(str(source), name)
 
 
-def _import_library(library: str, name: str) -> Any:
-    try:
-        return importlib.import_module(library)
-    except Exception as err:  # noqa: BLE001 - a broken install fails in many ways
-        raise InterpnetError(
-            f"classifier {name} needs a working {library} ({type(err).__name__}: "
-            f"{str(err)[:120]}); install torch, torchvision and timm together so that their "
-            "versions match (pip install 'interpnet[vision]')"
-        ) from None
-
-
 def _check_kwargs(name: str, kwargs: dict[str, Any]) -> None:
     refused = sorted(k for k in kwargs if _LOADING_KWARGS.search(k.lower()))
     if refused:
@@ -85,19 +76,10 @@ def _check_kwargs(name: str, kwargs: dict[str, Any]) -> None:
 def _library_model(name: str, kwargs: dict[str, Any]) -> nn.Module:
     library, arch = name.split("/", 1)
     _check_kwargs(name, kwargs)
-    module = _import_library(library, name)
+    module = import_library(library, f"classifier {name}")
+    check_registered(library, module, arch)
     if library == "torchvision":
-        # classification models only: detection and segmentation builders download their
-        # backbone's ImageNet weights by default
-        if arch not in module.models.list_models(module=module.models):
-            raise ConfigError(
-                f"torchvision has no classification model {arch!r}; see "
-                "torchvision.models.list_models(module=torchvision.models)"
-            )
         return module.models.get_model(arch, weights=None, **kwargs)
-    # timm: registered names only (no "hf-hub:" or "local-dir:" sources, which load files)
-    if ":" in arch or not module.is_model(arch):
-        raise ConfigError(f"timm has no model {arch!r}; see timm.list_models()")
     return module.create_model(arch, pretrained=False, **kwargs)
 
 
@@ -140,7 +122,7 @@ def check_classifier_name(name: str) -> None:
     if library is None:
         _factory(name)
     else:
-        _import_library(library, name)
+        import_library(library, f"classifier {name}")
 
 
 def factory_accepts(name: str, keyword: str) -> bool:
@@ -153,11 +135,9 @@ def factory_accepts(name: str, keyword: str) -> bool:
 
 def _spec(name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
     library = library_of(name)
-    if library == "torchvision":
-        return {"type": "torchvision", "arch": name.split("/", 1)[1], "kwargs": kwargs}
-    if library == "timm":
-        return {"type": "timm", "name": name.split("/", 1)[1], "kwargs": kwargs}
-    return {"type": "factory", "target": name, "kwargs": kwargs}
+    if library is None:
+        return {"type": "factory", "target": name, "kwargs": kwargs}
+    return {"type": library, _SPEC_KEYS[library]: name.split("/", 1)[1], "kwargs": kwargs}
 
 
 def load_classifier(name: str, weights: str | Path | None = None, **kwargs: Any) -> nn.Module:
@@ -188,10 +168,8 @@ def _build(name: str, kwargs: dict[str, Any]) -> nn.Module:
 def spec_name(spec: dict[str, Any]) -> str:
     """The classifier name an ``interpnet_spec`` records (as :func:`load_classifier` takes)."""
     kind = spec.get("type")
-    if kind == "torchvision":
-        return f"torchvision/{spec['arch']}"
-    if kind == "timm":
-        return f"timm/{spec['name']}"
+    if kind in _SPEC_KEYS:
+        return f"{kind}/{spec[_SPEC_KEYS[kind]]}"
     if kind == "factory":
         return str(spec["target"])
     raise ValueError(f"classifier type {kind!r} is not built by name")

@@ -737,11 +737,11 @@ class Trainer:
         model.explainer.eval()
         sums = dict.fromkeys(self.reward.rewards, 0.0)
         n = len(self.data["val"])
+        # unblocked, as before n-gram blocking: the choice of the best epoch is unchanged
+        greedy = Decoding(max_length=self.args.max_length, no_repeat_ngram=0)
         for idx in self.dist.part(n).split(256):
             ctx = self._context("val", idx, 1)
             labels = ctx.predicted if model.explainer.uses_label else None
-            # unblocked, as before n-gram blocking: the choice of the best epoch is unchanged
-            greedy = Decoding(max_length=self.args.max_length, no_repeat_ngram=0)
             tokens = model.decode(ctx.r, labels, greedy)
             parts = self.reward.parts([detokenize(t) for t in tokens], ctx)
             for name, value in parts.items():
