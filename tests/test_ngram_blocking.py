@@ -243,3 +243,18 @@ def test_cli_flag_is_parsed_into_the_decoding():
     with pytest.raises(ConfigError, match="no_repeat_ngram"):
         decoding_from_args(p.parse_args(["--no-repeat-ngram", "-1"]))
     assert "(default: 3)" in " ".join(p.format_help().split())
+
+
+@pytest.mark.parametrize("n", [0, 3])
+@pytest.mark.parametrize("options", GENERATING, ids=lambda o: o["method"])
+def test_no_decoder_writes_pad_or_bos_even_where_the_explainer_prefers_them(options, n):
+    ex = peaky_explainer(4)
+    with torch.no_grad():  # <pad> and <bos> the likeliest words everywhere
+        ex.out.bias[PAD] += 50.0
+        ex.out.bias[BOS] += 50.0
+    cond = ex.condition(torch.randn(6, 6))
+    ids, logp, lengths, _ = candidates(ex, cond, no_repeat_ngram=n, **options)
+    for row, length in zip(sentences(ids), lengths.flatten().tolist(), strict=True):
+        words = row[:length]
+        assert BOS not in words and PAD not in words and len(words) == length
+    assert torch.isfinite(logp).all()  # the model's own log-probability of what was written

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from interpnet.decoding.ngram import block_repeats
+from interpnet.decoding.ngram import writable
 
 if TYPE_CHECKING:  # for type hints only: interpnet.model imports decoding, not the reverse
     from interpnet.model.explainer import LRCNExplainer
@@ -66,7 +66,7 @@ def beam_candidates(
     for _ in range(max_length):
         logp, state = explainer.step(token, cond, state)
         vocab = logp.shape[-1]
-        logp = block_repeats(logp.view(batch, width, vocab), history, no_repeat_ngram, eos_id)
+        logp = writable(logp.view(batch, width, vocab), history, no_repeat_ngram, bos_id, eos_id)
         # A finished beam continues only with <pad> (id 0) at no cost.
         done = torch.full_like(logp, float("-inf"))
         done[..., 0] = 0.0

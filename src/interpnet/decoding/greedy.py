@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from interpnet.decoding.ngram import block_repeats
+from interpnet.decoding.ngram import writable
 
 if TYPE_CHECKING:  # for type hints only: interpnet.model imports decoding, not the reverse
     from interpnet.model.explainer import LRCNExplainer
@@ -28,8 +28,9 @@ def decode_loop(
     no_repeat_ngram: int = 0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Decode a batch, picking each next token with ``choose``, which sees the model's
-    log-probabilities with the words that would repeat an n-gram of ``no_repeat_ngram`` tokens
-    set to -inf (:func:`~interpnet.decoding.ngram.block_repeats`; 0 = off). Returns token ids
+    log-probabilities with ``<pad>``, ``<bos>`` and the words that would repeat an n-gram of
+    ``no_repeat_ngram`` tokens set to -inf (:func:`~interpnet.decoding.ngram.writable`;
+    0 = no blocking). Returns token ids
     (B, L) (``<eos>`` then ``<pad>``=0 after a sentence ends) and each sentence's total model
     log-probability (B,), unblocked: the model's own log-probability of the chosen words."""
     batch = cond.shape[0]
@@ -41,7 +42,7 @@ def decode_loop(
     steps = 0
     while steps < max_length:
         logp, state = explainer.step(token, cond, state)
-        token = choose(block_repeats(logp, out[:, :steps], no_repeat_ngram, eos_id))
+        token = choose(writable(logp, out[:, :steps], no_repeat_ngram, bos_id, eos_id))
         picked = logp.gather(1, token.unsqueeze(1)).squeeze(1)
         scores += torch.where(finished, torch.zeros_like(picked), picked)
         token = token.masked_fill(finished, 0)

@@ -34,6 +34,17 @@ def banned_tokens(history: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Te
     return row, grams[row, at, -1]
 
 
+def writable(
+    logp: torch.Tensor, history: torch.Tensor, n: int, bos_id: int, eos_id: int
+) -> torch.Tensor:
+    """``logp`` (..., V) with -inf at ``<pad>`` (id 0), ``<bos>`` and, with ``n`` > 0, every
+    word that would repeat an n-gram of its row's ``history`` (:func:`block_repeats`)."""
+    out = logp.clone()
+    out[..., 0] = float("-inf")
+    out[..., bos_id] = float("-inf")
+    return block_repeats(out, history, n, eos_id)
+
+
 def block_repeats(logp: torch.Tensor, history: torch.Tensor, n: int, eos_id: int) -> torch.Tensor:
     """``logp`` (..., V) with -inf at every word that would repeat an n-gram of its row's
     ``history`` (..., T), the words generated so far (``<eos>`` always allowed). ``n = 0``
