@@ -26,7 +26,7 @@ import interpnet
 from interpnet.data.images import ImagePreprocessing
 from interpnet.data.layouts import open_layout
 from interpnet.data.synthbirds import SynthBirdsConfig, generate_synthbirds
-from interpnet.metrics.evaluate import evaluate_run
+from interpnet.workflows.evaluate import evaluate_run
 
 
 # ---- 1. your model, in plain PyTorch -----------------------------------------------------

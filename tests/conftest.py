@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from interpnet.data.synthbirds import SynthBirdsConfig, generate_synthbirds
-from interpnet.training import TrainConfig, configured_trainer
+from interpnet.training import TrainConfig
+from interpnet.workflows.train import configured_trainer
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("INTERPNET_SHARED_DATA", REPO.parent / "shared" / "data"))

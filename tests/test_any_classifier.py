@@ -19,7 +19,7 @@ from interpnet.data.layouts import open_layout
 from interpnet.errors import CheckpointError, ConfigError, DataError, InterpnetError
 from interpnet.model.loading import load_classifier
 from interpnet.storage import load_tensors
-from interpnet.training import resume_run
+from interpnet.workflows.train import resume_run
 
 from .conftest import TINY_FIT, fit_config, split_items, tiny_config, tiny_flags, vision_libraries
 from .user_models import UserCNN

@@ -1,15 +1,20 @@
-"""Per-word attribution of explanations to the parts of r(x) (model.attribute)."""
+"""Per-word attribution of explanations to the parts of r(x) (interpnet.WordAttributor)."""
 
 import pytest
 import torch
 
+from interpnet.attribution import WordAttributor, sentence_tokens
 from interpnet.errors import ConfigError
-from interpnet.model import Conditioning, InterpNet, MLPClassifier, WordAttributor
-from interpnet.model.attribution import sentence_tokens
+from interpnet.model import Conditioning, InterpNet, MLPClassifier
 from interpnet.text import Vocabulary, tokenize
-from interpnet.training.data import model_split, run_config
+from interpnet.workflows.run import model_split, run_config
 
 from .conftest import train_variants
+
+
+def attribute(model, x, sentences=None, **options):
+    """Per-word attributions of ``model``'s explanations of ``x`` (or of ``sentences``)."""
+    return WordAttributor(model, **options).attribute(x, sentences)
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +52,7 @@ def _reference_ig(model, x, tokens, steps=100):
 
 def test_parts_add_up_to_the_score_difference(models):
     model, x = models["interpnet"]
-    for a in model.attribute(x[:3], n_steps=32):
+    for a in WordAttributor(model, n_steps=32).attribute(x[:3]):
         assert a.scores.shape == (len(a.tokens), 4)
         assert torch.all(a.completeness_error <= 1e-4 + 1e-3 * a.delta.abs())
         assert torch.allclose(a.shares.abs().sum(1), torch.ones(len(a.tokens)), atol=1e-5)
@@ -61,7 +66,9 @@ def test_too_few_steps_are_reported(models):
 
 def test_matches_integrated_gradients_written_by_hand(models):
     model, x = models["interpnet"]
-    a = model.attribute(x[:1], ["a bird with a red crown and white wings."], n_steps=32)[0]
+    a = WordAttributor(model, n_steps=32).attribute(
+        x[:1], ["a bird with a red crown and white wings."]
+    )[0]
     ref = _reference_ig(model.eval(), x[:1], a.tokens)
     dims = [d for _, d in model.introspector.part_dims(x[:1])]
     per_part = torch.stack([p.sum(1) for p in ref.split(dims, dim=1)], dim=1)
@@ -72,9 +79,9 @@ def test_parts_are_the_named_parts_of_r(models):
     model, x = models["interpnet"]
     names = [n for n, _ in model.introspector.part_dims(x)]
     assert names == ["backbone", "head.hidden.0", "head.hidden.1", "softmax"]
-    assert model.attribute(x[:1], n_steps=4)[0].parts == names
+    assert WordAttributor(model, n_steps=4).attribute(x[:1])[0].parts == names
     gve, gx = models["gve-label"]
-    assert gve.attribute(gx[:1], n_steps=4)[0].parts == ["backbone", "label"]
+    assert WordAttributor(gve, n_steps=4).attribute(gx[:1])[0].parts == ["backbone", "label"]
 
 
 def test_a_part_the_explainer_ignores_gets_nothing(models):
@@ -84,7 +91,7 @@ def test_a_part_the_explainer_ignores_gets_nothing(models):
     try:
         with torch.no_grad():  # the explainer reads the softmax alone
             model.explainer.fuse_cond.weight[:, : sum(dims[:-1])] = 0
-        for a in model.attribute(x, n_steps=8):
+        for a in attribute(model, x, n_steps=8):
             assert torch.all(a.scores[:, :3] == 0)
             moved = a.delta.abs() > 1e-6
             assert torch.allclose(a.shares[moved, 3].abs(), torch.ones(int(moved.sum())))
@@ -94,14 +101,14 @@ def test_a_part_the_explainer_ignores_gets_nothing(models):
 
 def test_attributes_the_models_own_explanations_or_given_ones(models):
     model, x = models["gve-label"]
-    own = model.attribute(x, n_steps=4)
+    own = attribute(model, x, n_steps=4)
     decoded = [tokenize(e.sentence, end_with_period=False) for e in model.explain(x)]
     assert [a.tokens for a in own] == decoded
     given = ["a zyzzyva bird <unk> with a red crown."] * len(x)
-    a = model.attribute(x, given, n_steps=4)[0]
+    a = attribute(model, x, given, n_steps=4)[0]
     assert a.tokens == ["a", "zyzzyva", "bird", "<unk>", "with", "a", "red", "crown", "."]
     with pytest.raises(ValueError, match="sentences for"):
-        model.attribute(x, given[:1])
+        attribute(model, x, given[:1])
 
 
 def test_sentence_tokens_keep_unknown_words_whole():
@@ -120,13 +127,13 @@ def test_sentence_tokens_keep_unknown_words_whole():
 def test_heat_maps_per_word_for_a_classifier_on_pixels(models):
     model, x = models["interpnet"]
     short = ["a bird with a red crown.", "a small bird."]
-    first = model.attribute(x[:2], short, n_steps=4)
-    again = model.attribute(x[:2], short, n_steps=4)
+    first = attribute(model, x[:2], short, n_steps=4)
+    again = attribute(model, x[:2], short, n_steps=4)
     for a, b in zip(first, again, strict=True):
         assert a.heatmaps.shape == (len(a.tokens), 32, 32)
         assert torch.isfinite(a.heatmaps).all() and (a.heatmaps >= 0).all()
         assert torch.equal(a.heatmaps, b.heatmaps)
-    assert model.attribute(x[:1], short[1:], n_steps=4, heatmap_layer=None)[0].heatmaps is None
+    assert attribute(model, x[:1], short[1:], n_steps=4, heatmap_layer=None)[0].heatmaps is None
     with pytest.raises(ConfigError, match="unknown heat-map layer"):
         WordAttributor(model, heatmap_layer="nope")
 
@@ -144,7 +151,7 @@ def test_no_heat_maps_on_feature_vectors():
         hidden_dim=8,
         fusion_dim=8,
     )
-    a = model.attribute(torch.randn(3, 6), ["a red flower."] * 3, n_steps=8)
+    a = attribute(model, torch.randn(3, 6), ["a red flower."] * 3, n_steps=8)
     assert a[0].heatmaps is None
     assert a[0].parts == ["input", "hidden.0", "hidden.1", "softmax"]
     assert a[0].tokens == ["a", "red", "flower", "."]

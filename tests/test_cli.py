@@ -8,8 +8,8 @@ import pytest
 from interpnet.cli.main import build_parser, main
 from interpnet.cli.train_cmd import HELP
 from interpnet.errors import DataRootNotFound
-from interpnet.metrics.evaluate import evaluate_run
 from interpnet.training import TrainConfig
+from interpnet.workflows.evaluate import evaluate_run
 
 TINY_FLAGS = [
     "--image-size",

@@ -30,7 +30,7 @@ def test_the_cpu_runs_in_float32():
 
 @cuda
 def test_cuda_trains_decodes_and_evaluates_in_bf16(tiny_birds, tmp_path):
-    from interpnet.metrics.evaluate import evaluate_run
+    from interpnet.workflows.evaluate import evaluate_run
 
     gpu = torch.device("cuda")
     assert autocast_dtype(gpu) in (torch.bfloat16, None)

@@ -150,7 +150,7 @@ def test_two_processes_share_the_feature_extraction_into_one_cache(tiny_birds, t
 
 
 def test_a_run_interrupted_in_one_process_resumes_in_two(tiny_birds, tmp_path):
-    from interpnet.training.configured import configured_trainer
+    from interpnet.workflows.train import configured_trainer
 
     from .conftest import tiny_config
 

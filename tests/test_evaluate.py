@@ -8,9 +8,9 @@ from interpnet.data.synthbirds import MANIFEST
 from interpnet.errors import InterpnetError
 from interpnet.metrics.attributes import AttributeTruth
 from interpnet.metrics.consensus import class_lookup
-from interpnet.metrics.evaluate import evaluate_run
 from interpnet.metrics.human_cache import human_agreement_key
-from interpnet.training.data import open_run_layout, run_config
+from interpnet.workflows.evaluate import evaluate_run
+from interpnet.workflows.run import open_run_layout, run_config
 
 from .conftest import train_variants
 

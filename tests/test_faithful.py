@@ -11,9 +11,9 @@ import torch
 from interpnet.cli.main import main
 from interpnet.decoding import Decoding, beam_candidates, beam_search, rerank_choice, sample
 from interpnet.decoding.greedy import greedy_decode
+from interpnet.decoding.rerank import RewardContext
 from interpnet.decoding.sampling import nucleus_filter
 from interpnet.errors import ConfigError
-from interpnet.metrics.counterfactual import counterfactual_explanations
 from interpnet.metrics.faithfulness import choose_donors, counterfactual_move
 from interpnet.metrics.retrieval import candidate_pools, self_retrieval
 from interpnet.metrics.specificity import specificity
@@ -23,14 +23,15 @@ from interpnet.scorers.rewards import (
     ClassCiderReward,
     ClassReward,
     RetrievalReward,
-    RewardContext,
 )
 from interpnet.scorers.sentence_classifier import SentenceClassifier
 from interpnet.scorers.store import ROLE_SPLITS
-from interpnet.training import TrainingArgs, resume_run
-from interpnet.training.data import model_split, run_config
+from interpnet.training import TrainingArgs
 from interpnet.training.losses import leave_one_out_advantage, policy_gradient_loss
 from interpnet.training.rewards import build_reward
+from interpnet.workflows.counterfactual import counterfactual_explanations
+from interpnet.workflows.run import model_split, run_config
+from interpnet.workflows.train import resume_run
 
 from .conftest import fit_config, peaky_explainer, tiny_config, tiny_flags
 
@@ -82,8 +83,8 @@ def test_identical_explanations_retrieve_at_chance_level():
     words = ["red", "blue", "green", "white"]
     sents = [[f"a {words[int(f[0] > 0) * 2 + int(f[1] > 0)]} flower"] * 3 for f in feats]
     model = RetrievalModel.fit(sents, feats, embed_dim=16, epochs=30)
-    from interpnet.metrics.judges import retrieval_metrics
     from interpnet.scorers.store import Scorers
+    from interpnet.workflows.judges import retrieval_metrics
 
     scorers = Scorers("judge", None, model)
     own = retrieval_metrics(scorers, [[s[0]] for s in sents], feats)
@@ -296,7 +297,7 @@ def test_every_decoder_explains_a_trained_model(trained):
 def test_prepare_decoding_reads_the_training_split_once(trained, monkeypatch):
     """A reranked contrastive decoding with a bank distractor: the reranker and the bank come
     from one reading of the training split, none when the caller gives it or nothing needs it."""
-    import interpnet.training.rewards as rewards
+    import interpnet.workflows.run as workflow
 
     run, model, _ = trained
     cfg = run_config(run)
@@ -306,20 +307,20 @@ def test_prepare_decoding_reads_the_training_split_once(trained, monkeypatch):
         reads.append(args[2])
         return model_split(*args, **kwargs)
 
-    monkeypatch.setattr(rewards, "model_split", counted)
+    monkeypatch.setattr(workflow, "model_split", counted)
     both = Decoding(method="contrastive", distractor="class-mean", rerank="class")
     quiet = {"progress": False, "log": lambda _: None}
-    decoding, reranker = rewards.prepare_decoding(model, cfg, run, both, **quiet)
+    decoding, reranker = workflow.prepare_decoding(model, cfg, run, both, **quiet)
     assert reads == ["train"] and reranker is not None
     assert decoding.bank.summary()["images"] == len(model_split(model, cfg, "train", False))
     train = model_split(model, cfg, "train", progress=False)
-    again, _ = rewards.prepare_decoding(model, cfg, run, both, train=train, **quiet)
+    again, _ = workflow.prepare_decoding(model, cfg, run, both, train=train, **quiet)
     assert reads == ["train"]  # given: not read again
     torch.testing.assert_close(again.bank.class_means, decoding.bank.class_means)
     greedy = Decoding()
-    assert rewards.prepare_decoding(model, cfg, run, greedy, **quiet) == (greedy, None)
+    assert workflow.prepare_decoding(model, cfg, run, greedy, **quiet) == (greedy, None)
     kept = (decoding, reranker)  # a bank and a reranker already there are kept
-    assert rewards.prepare_decoding(model, cfg, run, decoding, reranker, **quiet) == kept
+    assert workflow.prepare_decoding(model, cfg, run, decoding, reranker, **quiet) == kept
     assert reads == ["train"]
 
 
@@ -392,7 +393,7 @@ def test_class_cider_weighs_the_class_template_nothing():
 
 
 def test_judges_and_rewards_are_trained_on_different_data(trained, tmp_path):
-    from interpnet.metrics.evaluate import evaluate_run
+    from interpnet.workflows.evaluate import evaluate_run
 
     run, _, _ = trained
     assert ROLE_SPLITS["judge"] != ROLE_SPLITS["reward"]
@@ -449,7 +450,7 @@ def test_training_options_of_the_discriminative_phase_are_checked():
 
 
 def test_class_groups_batch_phase_3_by_class(tiny_birds, tmp_path):
-    from interpnet.training.configured import configured_trainer
+    from interpnet.workflows.train import configured_trainer
 
     run = tmp_path / "groups"
     cfg = tiny_config(
@@ -628,7 +629,7 @@ def test_fine_tuning_a_finished_run(tiny_birds, tmp_path, capsys):
 
 
 def test_counterfactual_training_swaps_decisions_and_their_targets(tiny_birds, tmp_path):
-    from interpnet.training.configured import configured_trainer
+    from interpnet.workflows.train import configured_trainer
 
     run = tmp_path / "swap"
     rewards = {**REWARDS, "cider-class": 0.5}  # whose class follows the swapped references
@@ -661,7 +662,7 @@ def test_counterfactual_training_swaps_decisions_and_their_targets(tiny_birds, t
 
 
 def test_dropout_decisions_read_r_with_the_classifiers_dropout_on(tiny_birds, tmp_path):
-    from interpnet.training.configured import configured_trainer
+    from interpnet.workflows.train import configured_trainer
 
     run = tmp_path / "dropout"
     cfg = tiny_config(tiny_birds, discriminative_epochs=1, rewards=REWARDS, dropout_decisions=True)
@@ -747,7 +748,7 @@ def test_out_of_fold_softmax_comes_from_classifiers_that_never_saw_the_item():
 
 
 def test_cross_fit_decisions_replace_the_softmax_and_the_predicted_class(tiny_birds, tmp_path):
-    from interpnet.training.configured import configured_trainer
+    from interpnet.workflows.train import configured_trainer
 
     run = tmp_path / "crossfit"
     cfg = tiny_config(tiny_birds, discriminative_epochs=1, rewards=REWARDS, cross_fit_folds=2)
@@ -785,7 +786,7 @@ def test_cross_fit_decisions_replace_the_softmax_and_the_predicted_class(tiny_bi
 
 def test_decision_label_feeds_the_classifiers_own_decision(tiny_birds, tmp_path):
     from interpnet.model import Conditioning
-    from interpnet.training.configured import configured_trainer
+    from interpnet.workflows.train import configured_trainer
 
     cfg = tiny_config(
         tiny_birds, decision_label=True, discriminative_epochs=1, rewards=REWARDS, swap_fraction=1

@@ -145,7 +145,7 @@ def test_features_command(tiny_birds, tmp_path, capsys):
 def test_skip_missing_is_reported_on_the_feature_path(tiny_birds, tmp_path, capsys):
     import shutil
 
-    from interpnet.training.data import load_run_data
+    from interpnet.workflows.run import load_run_data
 
     root = tmp_path / "copy"
     shutil.copytree(tiny_birds, root)

@@ -24,14 +24,15 @@ from interpnet.data.layouts import open_layout  # noqa: E402
 from interpnet.errors import InterpnetError  # noqa: E402
 from interpnet.features.cache import FeatureCache  # noqa: E402
 from interpnet.metrics.attributes import AttributeTruth  # noqa: E402
-from interpnet.metrics.evaluate import evaluate_run  # noqa: E402
 from interpnet.model import InterpNet  # noqa: E402
-from interpnet.report.explanations import read_jsonl  # noqa: E402
 from interpnet.report.html import build_report  # noqa: E402
 from interpnet.rundir import RunDirectory  # noqa: E402
 from interpnet.storage import save_tensors  # noqa: E402
 from interpnet.text import Vocabulary  # noqa: E402
-from interpnet.training import TrainConfig, resume_run  # noqa: E402
+from interpnet.training import TrainConfig  # noqa: E402
+from interpnet.workflows.evaluate import evaluate_run  # noqa: E402
+from interpnet.workflows.explain import read_jsonl  # noqa: E402
+from interpnet.workflows.train import resume_run  # noqa: E402
 
 from .conftest import fit_config, tiny_config  # noqa: E402
 from .test_flowers import _fake_flowers  # noqa: E402

@@ -136,7 +136,7 @@ def test_data_synthbirds_options(tmp_path_factory, values, capsys):
 
 def test_failing_commands_lose_nothing(run, tiny_birds, tmp_path, capsys):
     """Each command, given bad input next to existing output, leaves every byte in place."""
-    from interpnet.metrics.evaluate import evaluate_run
+    from interpnet.workflows.evaluate import evaluate_run
 
     evaluate_run(run, use_java=False, human=False, **QUIET)
     (run / "compare.csv").write_text("kept\n")

@@ -5,9 +5,10 @@ import json
 import pytest
 import torch
 
+from interpnet.decoding.rerank import RewardContext
 from interpnet.errors import ConfigError
 from interpnet.scorers.retrieval import RetrievalModel
-from interpnet.scorers.rewards import NeighbourRetrievalReward, RewardContext
+from interpnet.scorers.rewards import NeighbourRetrievalReward
 from interpnet.training.rewards import build_reward, reranker_weights
 
 from .conftest import fit_config, tiny_config

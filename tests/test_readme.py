@@ -23,3 +23,13 @@ def test_readme_names_the_two_commands():
     assert "interpnet demo" in text and "python -m pytest -q" in text
     ci = (README.parent / ".ci" / "run").read_text()
     assert "python -m pytest -q" in ci
+    # the README's test command is the one CI runs
+    command = re.search(r"^\. \.venv/bin/activate && (ruff .*)$", text, re.M).group(1)
+    assert (
+        command.split(" && ")
+        == [
+            line
+            for line in ci.splitlines()
+            if line.startswith(("ruff", "lint-imports", "python -m"))
+        ][:3]
+    )

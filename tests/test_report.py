@@ -11,11 +11,11 @@ import pytest
 
 from interpnet.cli.main import main
 from interpnet.errors import InterpnetError
-from interpnet.metrics.evaluate import evaluate_run
 from interpnet.report.html import build_report
 from interpnet.report.table import COLUMNS, format_metric, metric_value
 from interpnet.report.thumbnails import thumbnails
 from interpnet.text import tokenize
+from interpnet.workflows.evaluate import evaluate_run
 
 from .conftest import train_variants
 

@@ -12,8 +12,8 @@ from interpnet.decoding import Decoding, ReferenceBank, decode_candidates
 from interpnet.errors import ConfigError
 from interpnet.report.html import _describe_decoding
 from interpnet.text import Vocabulary, detokenize, tokenize
-from interpnet.training.data import model_split, run_config
-from interpnet.training.rewards import prepare_decoding, run_reranker
+from interpnet.training.rewards import run_reranker
+from interpnet.workflows.run import model_split, prepare_decoding, run_config
 
 from .conftest import fit_config, peaky_explainer, tiny_config
 

@@ -6,7 +6,8 @@ import torch
 from interpnet.errors import CheckpointError, InterpnetError
 from interpnet.model import InterpNet
 from interpnet.storage import load_tensors
-from interpnet.training import TrainConfig, resume_run
+from interpnet.training import TrainConfig
+from interpnet.workflows.train import resume_run
 
 from .conftest import fit_config as _fit
 from .conftest import tiny_config

@@ -11,11 +11,10 @@ from interpnet import InterpNet
 from interpnet.cli.main import main
 from interpnet.data.layouts import open_layout
 from interpnet.errors import CheckpointError, ConfigError, UntrustedCodeError
-from interpnet.metrics.evaluate import evaluate_run
 from interpnet.model.loading import check_run_trust, rebuild_classifier
 from interpnet.report.html import build_report
-from interpnet.training import resume_run
-from interpnet.training.configured import fine_tune_run
+from interpnet.workflows.evaluate import evaluate_run
+from interpnet.workflows.train import fine_tune_run, resume_run
 
 from .conftest import fit_config, tiny_config
 

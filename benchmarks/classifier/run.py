@@ -23,8 +23,9 @@ from pathlib import Path
 
 import torch
 
-from interpnet.training import TrainConfig, configured_trainer
-from interpnet.training.data import load_run_data
+from interpnet.training import TrainConfig
+from interpnet.workflows.run import load_run_data
+from interpnet.workflows.train import configured_trainer
 
 OUT = Path(__file__).parent / "results" / "results.json"
 BASE = dict(

@@ -59,15 +59,15 @@ from interpnet.metrics.consensus import (
     class_lookup,
     most_central,
 )
-from interpnet.metrics.evaluate import caption_tools, evaluate_run
-from interpnet.metrics.judges import JUDGE_BACKBONE, judge_features
 from interpnet.metrics.specificity import specificity
 from interpnet.model import InterpNet
-from interpnet.report.explanations import write_jsonl
 from interpnet.rundir import RunDirectory
 from interpnet.text import words
-from interpnet.training.data import model_split, open_run_layout, run_config
 from interpnet.training.rewards import reward_scorers
+from interpnet.workflows.evaluate import caption_tools, evaluate_run
+from interpnet.workflows.explain import write_jsonl
+from interpnet.workflows.judges import JUDGE_BACKBONE, judge_features
+from interpnet.workflows.run import model_split, open_run_layout, run_config
 
 RESULTS = Path(__file__).parent / "results"
 # name -> how many images one sentence may serve (None: any number)

@@ -18,7 +18,8 @@ from collections import Counter, defaultdict
 import torch
 
 from interpnet.data.layouts import open_layout
-from interpnet.scorers.rewards import CiderReward, ClassCiderReward, RewardContext
+from interpnet.decoding.rerank import RewardContext
+from interpnet.scorers.rewards import CiderReward, ClassCiderReward
 
 
 def main(root: str) -> dict:

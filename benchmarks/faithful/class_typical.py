@@ -20,7 +20,7 @@ import torch
 
 from interpnet.metrics.consensus import ConsensusSimilarity, centrality
 from interpnet.scorers.sentence_classifier import SentenceClassifier
-from interpnet.training.data import open_run_layout, run_config
+from interpnet.workflows.run import open_run_layout, run_config
 
 RESULTS = Path(__file__).parent / "results"
 WEIGHTS = (0.5, 1.0, 2.0)  # centrality weights beside the reward classifier's probability

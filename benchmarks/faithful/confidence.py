@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from interpnet.model import InterpNet
-from interpnet.training.data import model_split, run_config
+from interpnet.workflows.run import model_split, run_config
 
 RESULTS = Path(__file__).parent / "results"
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from interpnet.metrics.attributes import AttributeTruth
 from interpnet.model import InterpNet
-from interpnet.report import explain_split
-from interpnet.training.data import model_split, run_config
+from interpnet.workflows.explain import explain_split
+from interpnet.workflows.run import model_split, run_config
 
 OUT = Path(__file__).parent / "results" / "precision-breakdown-synthbirds.json"
 

@@ -19,8 +19,8 @@ from probe_contrastive import GRIDS, REFERENCE
 from run import LABEL_SET, RESULTS
 
 from interpnet.model import InterpNet
-from interpnet.report.explanations import explain_inputs
-from interpnet.training.data import model_split, run_config, with_banks
+from interpnet.workflows.explain import explain_inputs
+from interpnet.workflows.run import model_split, run_config, with_banks
 
 DECODERS = ("contrast0.8-mean", "contrast0.6-neighbour")
 BATCHES = (256, 64)

@@ -28,10 +28,10 @@ import torch
 
 from interpnet.cli.demo_cmd import DEMO_OVERRIDES
 from interpnet.decoding import Decoding
-from interpnet.metrics.evaluate import evaluate_run
-from interpnet.training import TrainConfig, configured_trainer, resume_run
+from interpnet.training import TrainConfig
 from interpnet.training.config import DROPOUT_OPTIONS
-from interpnet.training.configured import fine_tune_run
+from interpnet.workflows.evaluate import evaluate_run
+from interpnet.workflows.train import configured_trainer, fine_tune_run, resume_run
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results"

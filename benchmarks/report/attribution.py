@@ -22,11 +22,12 @@ from pathlib import Path
 
 import torch
 
+from interpnet.attribution import WordAttributor
 from interpnet.data.layouts import split_examples
-from interpnet.model import InterpNet, WordAttributor
-from interpnet.report.explanations import align_records, read_jsonl
+from interpnet.model import InterpNet
 from interpnet.rundir import RunDirectory
-from interpnet.training.data import model_split, open_run_layout, run_config
+from interpnet.workflows.explain import align_records, read_jsonl
+from interpnet.workflows.run import model_split, open_run_layout, run_config
 
 RESULTS = Path(__file__).parent / "results"
 COLOURS = set(

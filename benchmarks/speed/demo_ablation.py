@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 from interpnet.cli.demo_cmd import demo_config
-from interpnet.metrics.evaluate import evaluate_run
-from interpnet.training import configured_trainer
+from interpnet.workflows.evaluate import evaluate_run
+from interpnet.workflows.train import configured_trainer
 
 OUT = Path(__file__).parent / "results"
 

@@ -3,6 +3,7 @@
 Reference implementation of InterpNET (Barratt 2017, arXiv 1710.09511).
 """
 
+from interpnet.attribution import WordAttribution, WordAttributor
 from interpnet.decoding import Decoding
 from interpnet.model import (
     CNNClassifier,
@@ -13,14 +14,12 @@ from interpnet.model import (
     Introspector,
     LRCNExplainer,
     MLPClassifier,
-    WordAttribution,
-    WordAttributor,
     load_classifier,
 )
-from interpnet.report import explain_files
 from interpnet.rundir import RunDirectory
 from interpnet.text import Vocabulary, detokenize, tokenize
 from interpnet.training import Trainer, TrainingArgs, fit
+from interpnet.workflows.explain import explain_files
 
 __version__ = "0.1.0"
 

@@ -6,10 +6,10 @@ import argparse
 from pathlib import Path
 
 from interpnet.errors import InterpnetError
-from interpnet.metrics.evaluate import metrics_path
 from interpnet.report.table import compare_rows, markdown, to_csv
 from interpnet.rundir import RunDirectory
 from interpnet.storage import atomic_write_bytes
+from interpnet.workflows.evaluate import metrics_path
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -9,11 +9,12 @@ from pathlib import Path
 
 from interpnet.data.synthbirds import SynthBirdsConfig, generate_synthbirds
 from interpnet.devices import resolve_device
-from interpnet.report import explain_split, format_samples, split_accuracy, write_jsonl
 from interpnet.rundir import RunDirectory
 from interpnet.storage import write_json
-from interpnet.training import TrainConfig, configured_trainer
-from interpnet.training.data import model_split
+from interpnet.training import TrainConfig
+from interpnet.workflows.explain import explain_split, format_samples, split_accuracy, write_jsonl
+from interpnet.workflows.run import model_split
+from interpnet.workflows.train import configured_trainer
 
 # A small configuration that runs the whole demo in a few minutes on 2 CPU cores, with the
 # paper's training recipe.

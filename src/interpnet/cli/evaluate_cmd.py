@@ -6,8 +6,8 @@ import argparse
 
 from interpnet.cli.explain_cmd import add_decoding_flags, decoding_from_args
 from interpnet.cli.hints import add_trust_flag, stored_data_root_hint
-from interpnet.metrics.evaluate import evaluate_run, metrics_path
 from interpnet.report.table import evaluation_table
+from interpnet.workflows.evaluate import evaluate_run, metrics_path
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -11,9 +11,9 @@ from interpnet.decoding.strategy import METHODS
 from interpnet.devices import resolve_device
 from interpnet.errors import InterpnetError
 from interpnet.model import InterpNet
-from interpnet.report import explain_files, explain_split, split_accuracy, write_jsonl
-from interpnet.training.data import model_split, run_config
-from interpnet.training.rewards import RERANK_SCORES, prepare_decoding
+from interpnet.training.rewards import RERANK_SCORES
+from interpnet.workflows.explain import explain_files, explain_split, split_accuracy, write_jsonl
+from interpnet.workflows.run import model_split, prepare_decoding, run_config
 
 
 def add_decoding_flags(p: argparse.ArgumentParser) -> None:

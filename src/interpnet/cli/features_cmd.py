@@ -9,7 +9,7 @@ from interpnet.data.layouts import DATASETS, open_layout, split_examples
 from interpnet.devices import resolve_device
 from interpnet.distributed import is_main_process
 from interpnet.features import available_backbones, extract_features
-from interpnet.training.data import ALL_SPLITS
+from interpnet.workflows.run import ALL_SPLITS
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

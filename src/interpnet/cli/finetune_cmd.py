@@ -8,7 +8,7 @@ import time
 from interpnet.cli.hints import add_trust_flag, stored_data_root_hint
 from interpnet.cli.train_cmd import add_config_flags
 from interpnet.distributed import is_main_process
-from interpnet.training.configured import FINE_TUNE_OPTIONS, fine_tune_run
+from interpnet.workflows.train import FINE_TUNE_OPTIONS, fine_tune_run
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -15,8 +15,9 @@ from interpnet.distributed import is_main_process
 from interpnet.errors import InterpnetError
 from interpnet.model.conditioning import VARIANTS
 from interpnet.model.loading import require_trust
-from interpnet.training import RECIPES, TrainConfig, configured_trainer, resume_run
+from interpnet.training import RECIPES, TrainConfig
 from interpnet.training.args import OPTIMIZERS
+from interpnet.workflows.train import configured_trainer, resume_run
 
 HELP = {
     "data_root": "data root: a folder with metadata.jsonl/metadata.csv (your own images), "

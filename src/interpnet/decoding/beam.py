@@ -3,14 +3,10 @@ one step at a time."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import torch
 
 from interpnet.decoding.ngram import writable
-
-if TYPE_CHECKING:  # for type hints only: interpnet.model imports decoding, not the reverse
-    from interpnet.model.explainer import LRCNExplainer
+from interpnet.decoding.protocols import Explainer
 
 
 def length_penalty(lengths: torch.Tensor, alpha: float) -> torch.Tensor:
@@ -20,7 +16,7 @@ def length_penalty(lengths: torch.Tensor, alpha: float) -> torch.Tensor:
 
 @torch.no_grad()
 def beam_candidates(
-    explainer: LRCNExplainer,
+    explainer: Explainer,
     cond: torch.Tensor,
     bos_id: int,
     eos_id: int,
@@ -102,7 +98,7 @@ def beam_candidates(
 
 @torch.no_grad()
 def beam_search(
-    explainer: LRCNExplainer,
+    explainer: Explainer,
     cond: torch.Tensor,
     bos_id: int,
     eos_id: int,

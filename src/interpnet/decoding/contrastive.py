@@ -12,16 +12,13 @@ Written here because no kept library decodes a custom LSTM step this way.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 
 from interpnet.decoding.distractor_bank import BANK_DISTRACTORS, DistractorBank
 from interpnet.decoding.greedy import decode_loop
-
-if TYPE_CHECKING:  # for type hints only: interpnet.model imports decoding, not the reverse
-    from interpnet.model.explainer import LRCNExplainer
+from interpnet.decoding.protocols import Explainer
 
 BATCH_DISTRACTORS = ("neighbour", "mean")
 DISTRACTORS = BATCH_DISTRACTORS + BANK_DISTRACTORS
@@ -46,7 +43,7 @@ def distractors(cond: torch.Tensor, kind: str = "neighbour") -> torch.Tensor:
 
 @torch.no_grad()
 def contrastive_decode(
-    explainer: LRCNExplainer,
+    explainer: Explainer,
     cond: torch.Tensor,
     bos_id: int,
     eos_id: int,

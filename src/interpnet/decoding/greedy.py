@@ -4,22 +4,18 @@ time steps for the whole batch."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import torch
 
 from interpnet.decoding.ngram import writable
-
-if TYPE_CHECKING:  # for type hints only: interpnet.model imports decoding, not the reverse
-    from interpnet.model.explainer import LRCNExplainer
-
+from interpnet.decoding.protocols import Explainer
 
 Chooser = Callable[[torch.Tensor], torch.Tensor]  # log-probs (B, V) -> next tokens (B,)
 
 
 @torch.no_grad()
 def decode_loop(
-    explainer: LRCNExplainer,
+    explainer: Explainer,
     cond: torch.Tensor,
     bos_id: int,
     eos_id: int,
@@ -56,7 +52,7 @@ def decode_loop(
 
 @torch.no_grad()
 def greedy_decode(
-    explainer: LRCNExplainer,
+    explainer: Explainer,
     cond: torch.Tensor,
     bos_id: int,
     eos_id: int,

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
-if TYPE_CHECKING:  # for type hints only: interpnet.model imports decoding, not the reverse
-    from interpnet.model.explainer import LRCNExplainer
-    from interpnet.text import Vocabulary
+from interpnet.decoding.protocols import FusionExplainer
+from interpnet.text import Vocabulary
 
 # token positions (sentences x words) scored at once: the vocabulary logits of one chunk are
 # held in memory (16,384 positions x a 3,000-word vocabulary = 200 MB in float32)
@@ -96,7 +95,7 @@ class ReferenceBank:
 
 
 def retrieve_candidates(
-    explainer: LRCNExplainer,
+    explainer: FusionExplainer,
     cond: torch.Tensor,
     bos_id: int,
     labels: torch.Tensor | None,
@@ -132,7 +131,7 @@ def retrieve_candidates(
 
 
 def _sentence_logprobs(
-    explainer: LRCNExplainer, cond: torch.Tensor, ids: torch.Tensor, bos_id: int
+    explainer: FusionExplainer, cond: torch.Tensor, ids: torch.Tensor, bos_id: int
 ) -> torch.Tensor:
     """Total log-probability (N, K) of each of K sentences ``ids`` (K, T) given each of N
     conditioning vectors ``cond`` (N, F), teacher-forced. The sentences go in groups of

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import torch
 
 from interpnet.decoding.greedy import decode_loop
-
-if TYPE_CHECKING:  # for type hints only: interpnet.model imports decoding, not the reverse
-    from interpnet.model.explainer import LRCNExplainer
+from interpnet.decoding.protocols import Explainer
 
 
 def nucleus_filter(probs: torch.Tensor, top_p: float) -> torch.Tensor:
@@ -28,7 +24,7 @@ def nucleus_filter(probs: torch.Tensor, top_p: float) -> torch.Tensor:
 
 @torch.no_grad()
 def sample(
-    explainer: LRCNExplainer,
+    explainer: Explainer,
     cond: torch.Tensor,
     bos_id: int,
     eos_id: int,

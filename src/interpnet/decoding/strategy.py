@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
@@ -14,12 +14,10 @@ from interpnet.decoding.beam import beam_candidates, length_penalty
 from interpnet.decoding.contrastive import DISTRACTORS, contrastive_decode
 from interpnet.decoding.distractor_bank import BANK_DISTRACTORS, DistractorBank
 from interpnet.decoding.greedy import greedy_decode
+from interpnet.decoding.protocols import Explainer
 from interpnet.decoding.retrieve import ReferenceBank, retrieve_candidates
 from interpnet.decoding.sampling import sample
 from interpnet.errors import ConfigError
-
-if TYPE_CHECKING:  # for type hints only: interpnet.model imports decoding, not the reverse
-    from interpnet.model.explainer import LRCNExplainer
 
 METHODS = ("greedy", "beam", "diverse-beam", "sample", "contrastive", "retrieve")
 
@@ -186,7 +184,7 @@ def resolve_decoding(decoding: Decoding | None, options: dict[str, Any]) -> Deco
 
 
 def decode_candidates(
-    explainer: LRCNExplainer,
+    explainer: Explainer,
     cond: torch.Tensor,
     bos_id: int,
     eos_id: int,
@@ -217,7 +215,7 @@ def _pad_ids(ids: torch.Tensor, width: int) -> torch.Tensor:
 
 
 def _method_candidates(
-    explainer: LRCNExplainer,
+    explainer: Explainer,
     cond: torch.Tensor,
     bos_id: int,
     eos_id: int,

@@ -4,47 +4,14 @@ the torch hub cache): nothing is downloaded at run time."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from torch import nn
 
 from interpnet.errors import ConfigError, InterpnetError
+from interpnet.features.backbone import Backbone, load_backbone_weights
+from interpnet.features.timm_backbone import timm_backbone
 from interpnet.libraries import check_registered
-from interpnet.storage import load_tensors, load_torch_file
-
-IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
-
-
-@dataclass
-class Backbone:
-    """A frozen feature extractor: ``features(x)`` -> (N, D) pooled features, plus the
-    preprocessing its weights expect (shorter side -> ``resize``, centre crop ``crop``)."""
-
-    name: str
-    model: nn.Module
-    feature_layer: str  # module whose (pooled) output is the feature vector
-    crop: int = 224
-    resize: int = 256
-    mean: tuple[float, float, float] = IMAGENET_MEAN
-    std: tuple[float, float, float] = IMAGENET_STD
-    classify: Callable[[torch.Tensor], torch.Tensor] | None = field(default=None, repr=False)
-
-    def preprocessing(self) -> dict:
-        return {
-            "resize_shorter": self.resize,
-            "center_crop": self.crop,
-            "mean": self.mean,
-            "std": self.std,
-        }
-
-    def normalize(self, images: torch.Tensor) -> torch.Tensor:
-        """uint8 (N, 3, H, W) -> normalised float."""
-        mean = torch.tensor(self.mean, device=images.device).view(1, 3, 1, 1)
-        std = torch.tensor(self.std, device=images.device).view(1, 3, 1, 1)
-        return (images.float() / 255.0 - mean) / std
-
 
 _REGISTRY: dict[str, Callable[[], Backbone]] = {}
 
@@ -69,8 +36,6 @@ def get_backbone(name: str) -> Backbone:
     if name.startswith("torchvision/"):
         backbone = _torchvision_backbone(name.split("/", 1)[1])
     elif name.startswith("timm/"):
-        from interpnet.features.timm_backbone import timm_backbone
-
         backbone = timm_backbone(name.split("/", 1)[1])
     elif name in _REGISTRY:
         backbone = _REGISTRY[name]()
@@ -112,14 +77,6 @@ def efficientnet_lite0() -> Backbone:
     )
 
 
-def load_backbone_weights(path: Path) -> dict[str, torch.Tensor]:
-    """A pretrained backbone's state dict from a file on disk (safetensors, or a torch.save
-    file read without running pickled code)."""
-    if path.suffix == ".safetensors":
-        return load_tensors(path, "backbone weights")
-    return load_torch_file(path, "backbone weights")
-
-
 def _torchvision_backbone(arch: str) -> Backbone:
     try:
         import torchvision
@@ -156,7 +113,7 @@ def image_parts(
     """(name, pooled activation) for the feature layer, then each of ``layers``, of image files
     preprocessed as the backbone expects."""
     from interpnet.data.images import load_images
-    from interpnet.model.introspector import Introspector
+    from interpnet.introspector import Introspector
 
     x = load_images(paths, backbone.crop, progress=False, resize=backbone.resize)
     introspector = Introspector(backbone.model, [backbone.feature_layer, *layers])

@@ -19,7 +19,7 @@ from tqdm import tqdm
 from interpnet import distributed
 from interpnet.errors import CheckpointError, ConfigError, DataError
 from interpnet.features.backbones import get_backbone, image_parts
-from interpnet.model.introspector import Introspector
+from interpnet.introspector import Introspector
 from interpnet.storage import load_tensors, read_json, save_tensors, write_json
 
 META = "meta.json"

@@ -9,7 +9,7 @@ import math
 from pathlib import Path
 
 from interpnet.errors import ConfigError, InterpnetError
-from interpnet.features.backbones import Backbone, load_backbone_weights
+from interpnet.features.backbone import Backbone, load_backbone_weights
 from interpnet.libraries import check_registered, import_library
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")

@@ -1,11 +1,10 @@
 """Models: classifiers, the introspector, the explainer and the InterpNet wrapper."""
 
-from interpnet.model.attribution import WordAttribution, WordAttributor
+from interpnet.introspector import Introspector
 from interpnet.model.classifier import CNNClassifier, MLPClassifier, build_classifier
 from interpnet.model.conditioning import VARIANTS, Conditioning
 from interpnet.model.explainer import ExplainerConfig, LRCNExplainer, sentence_loss
 from interpnet.model.interpnet import Explanation, InterpNet
-from interpnet.model.introspector import Introspector
 from interpnet.model.loading import load_classifier
 
 __all__ = [
@@ -18,8 +17,6 @@ __all__ = [
     "Introspector",
     "LRCNExplainer",
     "MLPClassifier",
-    "WordAttribution",
-    "WordAttributor",
     "build_classifier",
     "load_classifier",
     "sentence_loss",

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from torch import nn
 
 from interpnet.errors import ConfigError
-from interpnet.model.introspector import Introspector
+from interpnet.introspector import Introspector
 
 VARIANTS = ("captioning", "interpnet", "output-only", "gve-label", "gve", "custom")
 

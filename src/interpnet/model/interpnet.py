@@ -13,15 +13,14 @@ from torch import nn
 from interpnet.data.splits import as_split_data
 from interpnet.decoding import Decoding, decode_candidates, rerank_choice, resolve_decoding
 from interpnet.decoding.distractor_bank import DistractorBank
+from interpnet.decoding.rerank import Reranker, RewardContext
 from interpnet.decoding.retrieve import ReferenceBank
 from interpnet.devices import mixed_precision
 from interpnet.errors import CheckpointError
-from interpnet.model.attribution import WordAttribution, WordAttributor
 from interpnet.model.classifier import build_classifier, classifier_config
 from interpnet.model.conditioning import Conditioning
 from interpnet.model.explainer import LRCNExplainer, sentence_loss
 from interpnet.rundir import MODEL_CONFIG, RunDirectory
-from interpnet.scorers.rewards import Reranker, RewardContext
 from interpnet.storage import load_tensors, read_json, save_tensors, write_json
 from interpnet.text import Vocabulary, detokenize
 
@@ -264,21 +263,6 @@ class InterpNet(nn.Module):
                 out.append(Explanation(label, self.class_name(label), prob, detokenize(tokens)))
         return out
 
-    def attribute(
-        self,
-        x: torch.Tensor,
-        sentences: list[str] | None = None,
-        decoding: Decoding | None = None,
-        reranker: Reranker | None = None,
-        **options: Any,
-    ) -> list[WordAttribution]:
-        """For each input, its explanation (``sentences``, or the model's own decoded with
-        ``decoding``) and each word's log-probability attributed to the named parts of r(x) by
-        integrated gradients, with per-word heat maps over the image for a classifier on
-        pixels. ``options`` go to :class:`~interpnet.model.attribution.WordAttributor`
-        (``n_steps``, ``heatmap_layer``, ...)."""
-        return WordAttributor(self, **options).attribute(x, sentences, decoding, reranker)
-
     def decision_mask(self, example: torch.Tensor) -> torch.Tensor:
         """Which entries of r(x) carry the classifier's decision (its hidden layers and softmax):
         all parts but the input features x (the classifier's input, or its feature layer).
@@ -289,7 +273,7 @@ class InterpNet(nn.Module):
 
     def part_mask(self, example: torch.Tensor, keep: Callable[[str], bool]) -> torch.Tensor:
         """Which entries of r(x) belong to the parts whose names ``keep`` accepts (part names
-        as in :meth:`~interpnet.model.introspector.Introspector.part_dims`)."""
+        as in :meth:`~interpnet.introspector.Introspector.part_dims`)."""
         masks = [
             torch.full((dim,), keep(name), dtype=torch.bool)
             for name, dim in self.introspector.part_dims(example)

@@ -11,8 +11,8 @@ import torch
 from matplotlib import colormaps
 from PIL import Image
 
+from interpnet.attribution import WordAttribution
 from interpnet.data.images import ImagePreprocessing
-from interpnet.model.attribution import WordAttribution
 from interpnet.report.thumbnails import data_uri
 
 # one colour per part of r(x), in order (colour-blind-safe Okabe-Ito palette)

@@ -19,23 +19,24 @@ from typing import Any
 import torch
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from interpnet.attribution import WordAttributor
 from interpnet.data.layouts import split_examples
 from interpnet.devices import resolve_device
 from interpnet.errors import InterpnetError
 from interpnet.features.inputs import FileInputs
 from interpnet.metrics.faithfulness import introspection_fidelity
-from interpnet.model import InterpNet, WordAttributor
+from interpnet.model import InterpNet
 from interpnet.model.loading import check_run_trust
 from interpnet.report import plots
 from interpnet.report.attribution_view import attribution_view
-from interpnet.report.explanations import align_records, read_jsonl
 from interpnet.report.table import compare_rows, metric_value
 from interpnet.report.thumbnails import thumbnails
 from interpnet.rundir import RunDirectory
 from interpnet.scorers.store import load_cached
 from interpnet.storage import atomic_write_bytes, read_json
 from interpnet.text import words
-from interpnet.training.data import open_run_layout, run_config
+from interpnet.workflows.explain import align_records, read_jsonl
+from interpnet.workflows.run import open_run_layout, run_config
 
 BAR_METRICS = {  # figure label -> path in metrics["explanations"] / metrics["human"]
     "fidelity": ("fidelity",),
@@ -176,7 +177,7 @@ def build_report(
     ``attribute``: how many images (and how many misclassified ones) get per-word attribution
     (0: none), by integrated gradients with ``n_steps`` points, with heat maps at
     ``heatmap_layer`` for classifiers on pixels (see
-    :class:`~interpnet.model.attribution.WordAttributor`); ``models``: already loaded
+    :class:`~interpnet.attribution.WordAttributor`); ``models``: already loaded
     models, one per run (None where the run can rebuild its own), the others loaded on
     ``device`` (``"auto"``: CUDA when available); ``cache_dir``: the thumbnail cache (default:
     the user cache folder). ``trust_code``: consent to import the ``package.module:factory``

@@ -1,9 +1,9 @@
-"""Training: the two-phase :class:`Trainer` for any classifier, its :class:`TrainingArgs`, and
-the CLI's :class:`TrainConfig` with the functions that build a run from it."""
+"""Training: the :class:`Trainer` for any classifier, its :class:`TrainingArgs`, and the CLI's
+flat :class:`TrainConfig` (the functions that build a run from it are workflows:
+:mod:`interpnet.workflows.train`)."""
 
 from interpnet.training.args import TrainingArgs
 from interpnet.training.config import RECIPES, TrainConfig
-from interpnet.training.configured import configured_trainer, resume_run
 from interpnet.training.fit import fit
 from interpnet.training.trainer import Trainer
 
@@ -12,7 +12,5 @@ __all__ = [
     "TrainConfig",
     "Trainer",
     "TrainingArgs",
-    "configured_trainer",
     "fit",
-    "resume_run",
 ]

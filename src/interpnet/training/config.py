@@ -3,7 +3,7 @@ loadable from JSON or TOML and saved as the run's ``train_config.json``.
 
 Library users build the pieces themselves and hand them to :class:`~interpnet.training.Trainer`;
 this config is what ``interpnet train`` maps its flags to (see
-:func:`interpnet.training.configured.configured_trainer`).
+:func:`interpnet.workflows.train.configured_trainer`).
 """
 
 from __future__ import annotations

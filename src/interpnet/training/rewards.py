@@ -8,9 +8,7 @@ from pathlib import Path
 
 import torch
 
-from interpnet.data.layouts import Layout
 from interpnet.data.splits import SplitData, as_split_data
-from interpnet.decoding import Decoding
 from interpnet.errors import ConfigError
 from interpnet.model import InterpNet
 from interpnet.rundir import RunDirectory
@@ -20,14 +18,11 @@ from interpnet.scorers.rewards import (
     ClassCiderReward,
     ClassReward,
     NeighbourRetrievalReward,
-    Reranker,
     RetrievalReward,
     WeightedReward,
     check_reward_weights,
 )
 from interpnet.scorers.store import ROLE_SPLITS, ScorerData, Scorers, load_or_train
-from interpnet.training.config import TrainConfig
-from interpnet.training.data import model_split, with_banks
 
 
 def reward_scorers(
@@ -126,27 +121,3 @@ def run_reranker(
     r = model.introspect_split(train)[1].cpu()
     scorers = reward_scorers(model, train, run, log, r)
     return build_reward(weights, scorers, None, train.labels.tolist(), r)
-
-
-def prepare_decoding(
-    model: InterpNet,
-    cfg: TrainConfig,
-    run: RunDirectory | str | Path,
-    decoding: Decoding,
-    reranker: Reranker | None = None,
-    progress: bool = True,
-    log: Callable[[str], None] = print,
-    layout: Layout | None = None,
-    train: SplitData | None = None,
-) -> tuple[Decoding, Reranker | None]:
-    """``decoding`` and its reranker, ready to decode with a run made from a
-    :class:`TrainConfig`: the reranker its ``rerank`` names (:func:`run_reranker`, unless
-    ``reranker`` is given) and the banks it reads (:func:`with_banks`), all from one reading
-    of the config's training split as the model's inputs (``train``, when the caller holds
-    it)."""
-    wants_reranker = decoding.rerank is not None and reranker is None
-    if train is None and (wants_reranker or decoding.lacks_banks):
-        train = model_split(model, cfg, "train", progress, layout, log)
-    if wants_reranker:
-        reranker = run_reranker(model, train, run, decoding.rerank, log)
-    return with_banks(model, cfg, decoding, train=train), reranker

@@ -17,12 +17,13 @@ from tqdm import tqdm
 from interpnet import distributed
 from interpnet.data.splits import SplitData, as_split_data
 from interpnet.decoding import Decoding, sample
+from interpnet.decoding.rerank import RewardContext
 from interpnet.devices import mixed_precision, resolve_device
 from interpnet.errors import CheckpointError, ConfigError, InterpnetError
 from interpnet.metrics.faithfulness import choose_donors
 from interpnet.model import Conditioning, ExplainerConfig, InterpNet
 from interpnet.rundir import TRAINING_ARGS, RunDirectory
-from interpnet.scorers.rewards import MODEL_REWARDS, RewardContext
+from interpnet.scorers.rewards import MODEL_REWARDS
 from interpnet.storage import load_tensors
 from interpnet.text import Vocabulary, detokenize
 from interpnet.training.args import TrainingArgs

@@ -14,26 +14,25 @@ import torch
 from interpnet.data.cub import Example
 from interpnet.data.layouts import split_examples
 from interpnet.decoding import Decoding
+from interpnet.decoding.rerank import Reranker
 from interpnet.devices import resolve_device
 from interpnet.errors import InterpnetError
 from interpnet.metrics.attributes import AttributeTruth
 from interpnet.metrics.captions import caption_metrics, tokenize_references
 from interpnet.metrics.consensus import class_lookup
-from interpnet.metrics.counterfactual import counterfactual_explanations
 from interpnet.metrics.faithfulness import counterfactual_move
 from interpnet.metrics.human_cache import cached_human_agreement
 from interpnet.metrics.java import JavaUnavailable, coco_toolkit_dir, java_executable
-from interpnet.metrics.judges import JUDGE_BACKBONE, judge_features, judged, judges
 from interpnet.metrics.meteor import Meteor
 from interpnet.metrics.ptb import fallback_tokenize, ptb_tokenize
 from interpnet.metrics.specificity import specificity
 from interpnet.model import InterpNet
-from interpnet.report.explanations import align_records, explain_split, read_jsonl, write_jsonl
 from interpnet.rundir import RunDirectory
-from interpnet.scorers.rewards import Reranker
 from interpnet.storage import write_json
-from interpnet.training.data import model_split, open_run_layout, run_config
-from interpnet.training.rewards import prepare_decoding
+from interpnet.workflows.counterfactual import counterfactual_explanations
+from interpnet.workflows.explain import align_records, explain_split, read_jsonl, write_jsonl
+from interpnet.workflows.judges import JUDGE_BACKBONE, judge_features, judged, judges
+from interpnet.workflows.run import model_split, open_run_layout, prepare_decoding, run_config
 
 
 def metrics_path(run_dir: str | Path, split: str) -> Path:

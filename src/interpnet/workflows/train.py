@@ -27,7 +27,8 @@ from interpnet.rundir import (
 from interpnet.storage import writing
 from interpnet.training.args import TrainingArgs
 from interpnet.training.config import TrainConfig
-from interpnet.training.data import (
+from interpnet.training.trainer import EpochCallback, Trainer
+from interpnet.workflows.run import (
     build_run_classifier,
     image_preprocessing,
     load_run_data,
@@ -35,7 +36,6 @@ from interpnet.training.data import (
     run_conditioning,
     run_config,
 )
-from interpnet.training.trainer import EpochCallback, Trainer
 
 
 def configured_trainer(

@@ -12,10 +12,10 @@ from tqdm import tqdm
 from interpnet.data.cub import Example
 from interpnet.data.splits import SplitData
 from interpnet.decoding import Decoding, resolve_decoding
+from interpnet.decoding.rerank import Reranker
 from interpnet.errors import InterpnetError
 from interpnet.features.inputs import FileInputs
 from interpnet.model import InterpNet
-from interpnet.scorers.rewards import Reranker
 from interpnet.storage import atomic_write_bytes
 
 

@@ -14,16 +14,18 @@ from interpnet.data.images import ImagePreprocessing
 from interpnet.data.layouts import Layout, open_layout, split_examples
 from interpnet.data.splits import SplitData, load_splits, split_data
 from interpnet.decoding import Decoding
+from interpnet.decoding.rerank import Reranker
 from interpnet.devices import resolve_device
 from interpnet.errors import ConfigError, InterpnetError
 from interpnet.features import extract_features
-from interpnet.features.backbones import IMAGENET_MEAN, IMAGENET_STD
+from interpnet.features.backbone import IMAGENET_MEAN, IMAGENET_STD
 from interpnet.features.cache import FEATURES
 from interpnet.model import CNNClassifier, Conditioning, InterpNet, MLPClassifier
 from interpnet.model.loading import factory_accepts, library_of, load_classifier
 from interpnet.rundir import RunDirectory
 from interpnet.storage import read_json
 from interpnet.training.config import TrainConfig
+from interpnet.training.rewards import run_reranker
 
 ALL_SPLITS = ("train", "val", "test")
 
@@ -184,3 +186,27 @@ def run_config(run_dir: str | Path, data_root: str | None = None) -> TrainConfig
     if data_root:
         cfg.data_root = data_root
     return cfg
+
+
+def prepare_decoding(
+    model: InterpNet,
+    cfg: TrainConfig,
+    run: RunDirectory | str | Path,
+    decoding: Decoding,
+    reranker: Reranker | None = None,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+    layout: Layout | None = None,
+    train: SplitData | None = None,
+) -> tuple[Decoding, Reranker | None]:
+    """``decoding`` and its reranker, ready to decode with a run made from a
+    :class:`TrainConfig`: the reranker its ``rerank`` names (:func:`run_reranker`, unless
+    ``reranker`` is given) and the banks it reads (:func:`with_banks`), all from one reading
+    of the config's training split as the model's inputs (``train``, when the caller holds
+    it)."""
+    wants_reranker = decoding.rerank is not None and reranker is None
+    if train is None and (wants_reranker or decoding.lacks_banks):
+        train = model_split(model, cfg, "train", progress, layout, log)
+    if wants_reranker:
+        reranker = run_reranker(model, train, run, decoding.rerank, log)
+    return with_banks(model, cfg, decoding, train=train), reranker

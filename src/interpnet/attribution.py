@@ -18,19 +18,17 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from interpnet.decoding import Decoding
+from interpnet.decoding.rerank import Reranker
 from interpnet.errors import ConfigError
+from interpnet.model.interpnet import InterpNet
 from interpnet.text import tokenize
-
-if TYPE_CHECKING:  # the model imports this module
-    from interpnet.decoding import Decoding
-    from interpnet.model.interpnet import InterpNet
-    from interpnet.scorers.rewards import Reranker
 
 UNK = "<unk>"
 
