@@ -19,6 +19,7 @@ from interpnet.data.layouts import open_layout
 from interpnet.errors import CheckpointError, ConfigError, DataError, InterpnetError
 from interpnet.model.loading import load_classifier
 from interpnet.storage import load_tensors
+from interpnet.training.phases import ClassifierPhase, ExplainerPhase
 from interpnet.workflows.train import resume_run
 
 from .conftest import TINY_FIT, fit_config, split_items, tiny_config, tiny_flags, vision_libraries
@@ -88,18 +89,18 @@ def test_frozen_user_classifier_stays_bit_identical(data, tmp_path):
 
 def test_resume_after_interruption_in_the_first_epoch(data, tmp_path, monkeypatch):
     full = _trainer(_user_cnn(), data, tmp_path / "full").fit().state_dict()
-    real_epoch = Trainer._explainer_epoch
+    real_epoch = ExplainerPhase.epoch
 
     def interrupted(self, optimizer, epoch):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(Trainer, "_explainer_epoch", interrupted)
+    monkeypatch.setattr(ExplainerPhase, "epoch", interrupted)
     with pytest.raises(KeyboardInterrupt):
         _trainer(_user_cnn(), data, tmp_path / "cut").fit()
     assert (tmp_path / "cut/vocab.json").is_file() and (tmp_path / "cut/interpnet.json").is_file()
     with pytest.raises(InterpnetError, match="already holds a run"):
         _trainer(_user_cnn(), data, tmp_path / "cut").fit()
-    monkeypatch.setattr(Trainer, "_explainer_epoch", real_epoch)
+    monkeypatch.setattr(ExplainerPhase, "epoch", real_epoch)
     resumed = _trainer(_user_cnn(), data, tmp_path / "cut").fit(resume=True).state_dict()
     assert all(torch.equal(full[k], resumed[k]) for k in full)
 
@@ -107,15 +108,15 @@ def test_resume_after_interruption_in_the_first_epoch(data, tmp_path, monkeypatc
 def test_cli_run_interrupted_in_its_first_epoch_resumes(tiny_birds, tmp_path, monkeypatch):
     cfg = tiny_config(tiny_birds, classifier_epochs=1, explainer_epochs=1)
     full = fit_config(cfg, tmp_path / "full").state_dict()
-    real_epoch = Trainer._classifier_epoch
+    real_epoch = ClassifierPhase.epoch
 
     def interrupted(self, optimizer, epoch):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(Trainer, "_classifier_epoch", interrupted)
+    monkeypatch.setattr(ClassifierPhase, "epoch", interrupted)
     with pytest.raises(KeyboardInterrupt):
         fit_config(cfg, tmp_path / "cut")
-    monkeypatch.setattr(Trainer, "_classifier_epoch", real_epoch)
+    monkeypatch.setattr(ClassifierPhase, "epoch", real_epoch)
     resumed = resume_run(tmp_path / "cut", **QUIET).state_dict()
     assert all(torch.equal(full[k], resumed[k]) for k in full)
 

@@ -27,6 +27,7 @@ from interpnet.scorers.rewards import (
 from interpnet.scorers.sentence_classifier import SentenceClassifier
 from interpnet.scorers.store import ROLE_SPLITS
 from interpnet.training import TrainingArgs
+from interpnet.training.decisions import CrossFitDecisions, DropoutDecisions, SwapDecisions
 from interpnet.training.losses import leave_one_out_advantage, policy_gradient_loss
 from interpnet.training.rewards import build_reward
 from interpnet.workflows.counterfactual import counterfactual_explanations
@@ -461,9 +462,9 @@ def test_class_groups_batch_phase_3_by_class(tiny_birds, tmp_path):
     log = [json.loads(x) for x in (run / "train_log.jsonl").read_text().splitlines()]
     assert log[-1]["phase"] == "discriminative" and "val_retrieval" in log[-1]
     labels = trainer.data["train"].labels
-    batches = list(trainer._batches(len(labels), 6, "discriminative", 1, "", classes=labels))
+    batches = list(trainer.ctx.batches(len(labels), 6, "discriminative", 1, "", classes=labels))
     seen = [labels[g].unique().numel() for b in batches for g in b.split(3)]
-    plain = trainer._batches(len(labels), 6, "discriminative", 1, "")
+    plain = trainer.ctx.batches(len(labels), 6, "discriminative", 1, "")
     mixed = [labels[g].unique().numel() for b in plain for g in b.split(3)]
     assert sum(n == 1 for n in seen) > sum(n == 1 for n in mixed)
     assert sorted(torch.cat(batches).tolist()) == list(range(len(labels)))
@@ -638,10 +639,14 @@ def test_counterfactual_training_swaps_decisions_and_their_targets(tiny_birds, t
     trainer.fit()
     log = [json.loads(x) for x in (run / "train_log.jsonl").read_text().splitlines()]
     assert log[-1]["phase"] == "discriminative"
-    ctx = trainer._context("train", torch.arange(len(trainer.data["train"])), 1)
+    phase = trainer.phase("discriminative")
+    (swap,) = phase.decisions
+    assert isinstance(swap, SwapDecisions)
+    idx = torch.arange(len(trainer.data["train"]))
+    ctx = phase.context("train", idx, 1)
     ctx.predicted = torch.arange(len(ctx.predicted)) % 3  # three predicted classes
-    swapped = trainer._swap_decisions(ctx, torch.Generator().manual_seed(0))
-    mask = trainer.decision_mask
+    swapped = swap(ctx, idx, torch.Generator().manual_seed(0))
+    mask = swap.mask
     for i in range(len(ctx.predicted)):
         assert swapped.predicted[i] != ctx.predicted[i]  # every image got another decision
         assert torch.equal(swapped.r[i][~mask], ctx.r[i][~mask])  # ...and kept its own x
@@ -673,9 +678,11 @@ def test_dropout_decisions_read_r_with_the_classifiers_dropout_on(tiny_birds, tm
     classifier = trainer.model.classifier
     before = {k: v.clone() for k, v in classifier.state_dict().items()}
     idx = torch.arange(len(trainer.data["train"]))
-    ctx = trainer._context("train", idx, 1)
-    first = trainer._dropout_decisions(ctx, idx)
-    second = trainer._dropout_decisions(ctx, idx)
+    phase = trainer.phase("discriminative")
+    (dropout,) = phase.decisions
+    assert isinstance(dropout, DropoutDecisions)
+    ctx = phase.context("train", idx, 1)
+    first, second = dropout(ctx, idx), dropout(ctx, idx)
     assert first.r.shape == ctx.r.shape
     assert not torch.equal(first.r, ctx.r) and not torch.equal(first.r, second.r)  # new draws
     assert torch.equal(first.true, ctx.true) and first.references == ctx.references
@@ -756,14 +763,17 @@ def test_cross_fit_decisions_replace_the_softmax_and_the_predicted_class(tiny_bi
     trainer = configured_trainer(cfg, run, progress=False, log=lines.append)
     trainer.fit()
     assert any("cross-fit decisions: 2 folds" in line for line in lines)
-    probs, predicted = trainer.cross_fit
+    phase = trainer.phase("discriminative")
+    (cross_fit,) = phase.decisions
+    assert isinstance(cross_fit, CrossFitDecisions)
+    probs, predicted = cross_fit.probs, cross_fit.predicted
     n = len(trainer.data["train"])
     assert probs.shape == (n, trainer.model.num_classes)
     assert torch.equal(predicted, probs.argmax(-1))
     idx = torch.arange(n)
-    ctx = trainer._context("train", idx, 1)
-    crossed = trainer._cross_fit_decisions(ctx, idx)
-    soft = trainer.softmax_mask
+    ctx = phase.context("train", idx, 1)
+    crossed = cross_fit(ctx, idx)
+    soft = cross_fit.softmax_mask
     assert int(soft.sum()) == trainer.model.num_classes
     assert torch.equal(crossed.r[:, ~soft], ctx.r[:, ~soft])  # x and hidden layers kept
     assert torch.allclose(crossed.r[:, soft], probs)
@@ -794,14 +804,12 @@ def test_decision_label_feeds_the_classifiers_own_decision(tiny_birds, tmp_path)
     trainer = configured_trainer(cfg, tmp_path / "label", progress=False, log=lambda _: None)
     model = trainer.fit()
     assert model.explainer.uses_label and model.conditioning.name == "InterpNET_2 + decision label"
-    n = len(trainer.pairs["train"][2])
-    tok, r, label = trainer._pair_batch("train", torch.arange(n))
-    rows = trainer.pairs["train"][2]
-    assert torch.equal(label, trainer.predicted["train"][rows])  # the decision, not the truth
-    trainer.predicted["train"] = (trainer.predicted["train"] + 1) % model.num_classes
-    assert torch.equal(
-        trainer._pair_batch("train", torch.arange(n))[2], trainer.predicted["train"][rows]
-    )
+    pairs = trainer.ctx.pairs["train"]
+    every = torch.arange(len(pairs))
+    tok, r, label = pairs.batch(model, every, trainer.device)
+    assert torch.equal(label, pairs.predicted[pairs.rows])  # the decision, not the truth
+    pairs.predicted = (pairs.predicted + 1) % model.num_classes
+    assert torch.equal(pairs.batch(model, every, trainer.device)[2], pairs.predicted[pairs.rows])
     again = type(model).from_pretrained(tmp_path / "label")
     assert again.conditioning.decision_label and again.explainer.uses_label
     swap = counterfactual_explanations(again, trainer.data["val"], Decoding())

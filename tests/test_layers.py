@@ -82,3 +82,12 @@ def test_an_import_that_points_up_or_closes_a_cycle_breaks_a_contract(
     target.write_text(target.read_text() + f"\n{line}  # noqa\n")
     done = _lint_imports(tmp_path)
     assert done.returncode != 0 and f"{broken}" in done.stdout.split("Broken contracts")[-1]
+
+
+def test_no_source_file_is_over_400_lines():
+    long = {
+        str(p.relative_to(SRC)): n
+        for p in SRC.rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > 400
+    }
+    assert long == {}

@@ -48,14 +48,14 @@ class TrainingArgs:
     of greedy explanations, the explainer phase's model included, and stops early like the
     other phases. ``swap_fraction`` of the images of each batch get the decision parts of r(x)
     (hidden layers and softmax) of another image the classifier puts in another class, and are
-    rewarded for that class (counterfactual training; see :meth:`Trainer._swap_decisions`).
+    rewarded for that class (counterfactual training; see :class:`SwapDecisions`).
     ``dropout_decisions`` reads the training images' r(x) in phase 3 with the classifier's
     dropout switched on (a new draw for every batch), so its decisions there are as unsure, and
     as often wrong, as on unseen images, and the rewards score the explanation against that
-    decision (see :meth:`Trainer._dropout_decisions`). ``cross_fit_folds`` = K >= 2 replaces, in
+    decision (see :class:`DropoutDecisions`). ``cross_fit_folds`` = K >= 2 replaces, in
     phase 3, the softmax part of each training image's r(x) (and its predicted class) by that of
     a copy of the classifier trained, with the classifier phase's recipe, on the other K - 1
-    folds of the training images (see :meth:`Trainer._setup_cross_fit`): decisions as unsure,
+    folds of the training images (see :class:`CrossFitDecisions`): decisions as unsure,
     and as often wrong, as on unseen images, with the classifier's own hidden layers.
     ``class_groups`` = m >= 2 makes phase 3's batches of groups of m training images of one
     (true) class, so a reward that compares the images of a batch (``retrieval``) rewards an
