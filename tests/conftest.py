@@ -155,3 +155,14 @@ def load_example(name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+class StopAt:
+    """A trainer callback that interrupts training (KeyboardInterrupt) after one epoch."""
+
+    def __init__(self, phase: str, epoch: int) -> None:
+        self.at = (phase, epoch)
+
+    def on_epoch_end(self, phase: str, epoch: int, record: dict) -> None:
+        if (phase, epoch) == self.at:
+            raise KeyboardInterrupt

@@ -19,6 +19,7 @@ from interpnet.data.layouts import open_layout
 from interpnet.errors import CheckpointError, ConfigError, DataError, InterpnetError
 from interpnet.model.loading import load_classifier
 from interpnet.storage import load_tensors
+from interpnet.training import build_model
 from interpnet.training.phases import ClassifierPhase, ExplainerPhase
 from interpnet.workflows.train import resume_run
 
@@ -46,25 +47,10 @@ def _user_cnn(seed=1):
 
 
 def _trainer(clf, data, run, **args):
-    return Trainer(
-        clf,
-        data["train"],
-        data["val"],
-        run,
-        conditioning=COND,
-        args=TrainingArgs(
-            **{
-                "train_classifier": False,
-                "explainer_epochs": 2,
-                "min_count": 1,
-                "device": "cpu",
-                **args,
-            }
-        ),
-        explainer=ExplainerConfig(embed_dim=8, hidden_dim=16, fusion_dim=16),
-        input_spec=SPEC,
-        **QUIET,
-    )
+    args = TrainingArgs(**{"explainer_epochs": 2, "min_count": 1, "device": "cpu", **args})
+    explainer = ExplainerConfig(embed_dim=8, hidden_dim=16, fusion_dim=16)
+    model = build_model(clf, data["train"], args, COND, explainer, input_spec=SPEC)
+    return Trainer(model, args, data["train"], data["val"], run, **QUIET)
 
 
 def test_frozen_user_classifier_stays_bit_identical(data, tmp_path):

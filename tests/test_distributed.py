@@ -152,7 +152,7 @@ def test_two_processes_share_the_feature_extraction_into_one_cache(tiny_birds, t
 def test_a_run_interrupted_in_one_process_resumes_in_two(tiny_birds, tmp_path):
     from interpnet.workflows.train import configured_trainer
 
-    from .conftest import tiny_config
+    from .conftest import StopAt, tiny_config
 
     options = dict(
         classifier="tests.user_models:make_mlp",
@@ -167,17 +167,13 @@ def test_a_run_interrupted_in_one_process_resumes_in_two(tiny_birds, tmp_path):
     )
     whole, cut = tmp_path / "whole", tmp_path / "cut"
 
-    def stop(phase, epoch, record):
-        if (phase, epoch) == ("explainer", 1):
-            raise KeyboardInterrupt
-
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         quiet = {"progress": False, "log": lambda _: None}
         configured_trainer(tiny_config(tiny_birds, **options), whole, **quiet).fit()
         trainer = configured_trainer(
-            tiny_config(tiny_birds, **options), cut, on_epoch_end=stop, **quiet
+            tiny_config(tiny_birds, **options), cut, callbacks=[StopAt("explainer", 1)], **quiet
         )
         with pytest.raises(KeyboardInterrupt):
             trainer.fit()

@@ -34,7 +34,7 @@ from interpnet.workflows.counterfactual import counterfactual_explanations
 from interpnet.workflows.run import model_split, run_config
 from interpnet.workflows.train import resume_run
 
-from .conftest import fit_config, peaky_explainer, tiny_config, tiny_flags
+from .conftest import StopAt, fit_config, peaky_explainer, tiny_config, tiny_flags
 
 QUIET = dict(progress=False, log=lambda _: None)
 REWARDS = {"class-predicted": 1.0, "cider": 0.5, "retrieval": 0.5}
@@ -428,13 +428,8 @@ def test_discriminative_phase_logs_rewards_and_keeps_the_best(trained):
 def test_discriminative_phase_resumes_to_the_same_model(tiny_birds, tmp_path):
     cfg = tiny_config(tiny_birds, discriminative_epochs=2, rewards=REWARDS, lr_discriminative=1e-2)
     full = fit_config(cfg, tmp_path / "full").state_dict()
-
-    def interrupt(phase, epoch, _record):
-        if (phase, epoch) == ("discriminative", 1):
-            raise KeyboardInterrupt
-
     with pytest.raises(KeyboardInterrupt):
-        fit_config(cfg, tmp_path / "cut", on_epoch_end=interrupt)
+        fit_config(cfg, tmp_path / "cut", callbacks=[StopAt("discriminative", 1)])
     state = resume_run(tmp_path / "cut", **QUIET).state_dict()
     assert all(torch.equal(full[k], state[k]) for k in full)
 

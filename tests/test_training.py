@@ -9,8 +9,8 @@ from interpnet.storage import load_tensors
 from interpnet.training import TrainConfig
 from interpnet.workflows.train import resume_run
 
+from .conftest import StopAt, tiny_config
 from .conftest import fit_config as _fit
-from .conftest import tiny_config
 
 
 def test_run_directory_contents_and_log(tiny_cfg, tmp_path):
@@ -63,13 +63,8 @@ def test_same_seed_same_weights_other_seed_differs(tiny_cfg, tmp_path):
 @pytest.mark.parametrize("stop_at", [("classifier", 1), ("explainer", 1)])
 def test_resume_after_interruption_gives_the_same_model(tiny_cfg, tmp_path, stop_at):
     full = _fit(tiny_cfg, tmp_path / "full").state_dict()
-
-    def interrupt(phase, epoch, _record):
-        if (phase, epoch) == stop_at:
-            raise KeyboardInterrupt
-
     with pytest.raises(KeyboardInterrupt):
-        _fit(tiny_cfg, tmp_path / "cut", on_epoch_end=interrupt)
+        _fit(tiny_cfg, tmp_path / "cut", callbacks=[StopAt(*stop_at)])
     state = resume_run(tmp_path / "cut", progress=False, log=lambda _: None).state_dict()
     assert all(torch.equal(full[k], state[k]) for k in full)
     log = (tmp_path / "cut/train_log.jsonl").read_text().splitlines()

@@ -18,7 +18,7 @@ from interpnet.model import (
 )
 from interpnet.rundir import RunDirectory
 from interpnet.text import Vocabulary, detokenize, tokenize
-from interpnet.training import Trainer, TrainingArgs, fit
+from interpnet.training import Trainer, TrainingArgs, build_model, fit
 from interpnet.workflows.explain import explain_files
 
 __version__ = "0.1.0"
@@ -39,6 +39,7 @@ __all__ = [
     "Vocabulary",
     "WordAttribution",
     "WordAttributor",
+    "build_model",
     "build_report",
     "detokenize",
     "explain_files",

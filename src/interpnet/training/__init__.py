@@ -3,11 +3,15 @@ flat :class:`TrainConfig` (the functions that build a run from it are workflows:
 :mod:`interpnet.workflows.train`)."""
 
 from interpnet.training.args import TrainingArgs
+from interpnet.training.build import build_model
 from interpnet.training.config import RECIPES, TrainConfig
 from interpnet.training.fit import fit
-from interpnet.training.trainer import Trainer
+from interpnet.training.trainer import Callback, EpochLog, Trainer
 
 __all__ = [
+    "Callback",
+    "EpochLog",
+    "build_model",
     "RECIPES",
     "TrainConfig",
     "Trainer",

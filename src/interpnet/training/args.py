@@ -29,12 +29,12 @@ def options_from_dict(cls: type[T], data: dict[str, Any], source: str) -> T:
 
 @dataclass
 class TrainingArgs:
-    """How the two phases train. Defaults are the paper's recipe: Adam, lr 1e-3 (classifier) /
+    """How the phases train. Defaults are the paper's recipe: Adam, lr 1e-3 (classifier) /
     5e-4 (explainer), batch 32, per-epoch validation, best checkpoint kept, lr halved after an
-    epoch without improvement, no regularisation.
-
-    ``train_classifier=False`` keeps a classifier you already trained frozen: phase 1 is skipped
-    and only the explainer learns, on the classifier's activations. ``weight_decay``,
+    epoch without improvement, no regularisation; except that the classifier is kept as it is
+    (``train_classifier=False``: the common case is a classifier you already trained; phase 1
+    is skipped and only the explainer learns, on the classifier's activations).
+    ``train_classifier=True`` trains it first, as the paper does. ``weight_decay``,
     ``label_smoothing``, ``optimizer`` and ``lr_decay`` (the factor the learning rate is
     multiplied by after an epoch without improvement; the paper halves it) apply to the
     classifier phase only; the explainer phase always follows the paper.
@@ -66,7 +66,7 @@ class TrainingArgs:
     same sentences every epoch (:func:`~interpnet.training.batching.length_buckets`).
     """
 
-    train_classifier: bool = True
+    train_classifier: bool = False
     classifier_epochs: int = 100
     explainer_epochs: int = 100
     batch_size: int = 32

@@ -9,9 +9,11 @@ from typing import Any
 
 from torch import nn
 
+from interpnet.data.splits import as_split_data
 from interpnet.errors import ConfigError
 from interpnet.model import Conditioning, ExplainerConfig, InterpNet
 from interpnet.training.args import TrainingArgs
+from interpnet.training.build import build_model
 from interpnet.training.trainer import Trainer
 
 
@@ -28,13 +30,14 @@ def fit(
     resume: bool = False,
     **options: Any,
 ) -> InterpNet:
-    """Train an explainer for ``classifier`` (frozen unless ``train_classifier=True``) on
-    sequences of ``(input, label, sentences)`` and return the trained :class:`InterpNet`.
+    """Train an explainer for ``classifier`` on sequences of ``(input, label, sentences)`` and
+    return the trained :class:`InterpNet`: :func:`build_model` then :class:`Trainer`, in one
+    call.
 
     ``options`` are :class:`TrainingArgs` fields (``explainer_epochs=20``, ...) and
-    :class:`ExplainerConfig` fields (``hidden_dim=256``, ...). Unlike :class:`Trainer`, whose
-    default follows the paper and trains the classifier first, ``fit`` keeps the classifier
-    as it is unless asked: the common case is a classifier you already trained.
+    :class:`ExplainerConfig` fields (``hidden_dim=256``, ...), with their defaults: the
+    classifier stays as it is (``train_classifier=False``: the common case is a classifier
+    you already trained; ``True`` trains it first, as the paper does).
     """
     arg_names = {f.name for f in fields(TrainingArgs)}
     exp_names = {f.name for f in fields(ExplainerConfig)}
@@ -44,20 +47,9 @@ def fit(
             f"unknown option(s) {unknown}; TrainingArgs takes {sorted(arg_names)}, "
             f"ExplainerConfig {sorted(exp_names)}"
         )
-    options.setdefault("train_classifier", False)
     args = TrainingArgs(**{k: v for k, v in options.items() if k in arg_names})
     explainer = ExplainerConfig(**{k: v for k, v in options.items() if k in exp_names})
-    trainer = Trainer(
-        classifier,
-        train_data,
-        val_data,
-        run_dir,
-        conditioning=conditioning,
-        args=args,
-        explainer=explainer,
-        class_names=class_names,
-        input_spec=input_spec,
-        progress=progress,
-        log=log,
-    )
+    train = as_split_data(train_data, "train", progress)
+    model = build_model(classifier, train, args, conditioning, explainer, class_names, input_spec)
+    trainer = Trainer(model, args, train, val_data, run_dir, progress=progress, log=log)
     return trainer.fit(resume=resume)

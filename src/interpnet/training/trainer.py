@@ -7,16 +7,15 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import torch
-from torch import nn
 
 from interpnet import distributed
 from interpnet.data.splits import SplitData, as_split_data
 from interpnet.devices import resolve_device
 from interpnet.errors import CheckpointError, ConfigError, InterpnetError
-from interpnet.model import Conditioning, ExplainerConfig, InterpNet
+from interpnet.model import InterpNet
 from interpnet.rundir import TRAINING_ARGS, RunDirectory
 from interpnet.text import Vocabulary
 from interpnet.training.args import TrainingArgs
@@ -30,7 +29,21 @@ from interpnet.training.phases import (
 )
 from interpnet.training.state import TrainingState
 
-EpochCallback = Callable[[str, int, dict[str, Any]], None]
+
+class Callback(Protocol):
+    """Called by the trainer (on rank 0) after every epoch with the epoch's log record."""
+
+    def on_epoch_end(self, phase: str, epoch: int, record: dict[str, Any]) -> None: ...
+
+
+class EpochLog:
+    """The default callback: one line per epoch (:func:`describe`) to ``log``."""
+
+    def __init__(self, log: Callable[[str], None] = print) -> None:
+        self.log = log
+
+    def on_epoch_end(self, phase: str, epoch: int, record: dict[str, Any]) -> None:
+        self.log(describe(record))
 
 
 def _quiet(_: str) -> None:
@@ -38,23 +51,25 @@ def _quiet(_: str) -> None:
 
 
 class Trainer:
-    """Trains an explainer for ``classifier`` (and, unless ``args.train_classifier`` is False,
-    the classifier first) and writes a resumable run directory.
+    """Trains ``model`` (an :class:`InterpNet`: build one from a classifier with
+    :func:`~interpnet.training.build_model`) into a resumable run directory: its classifier
+    first when ``args.train_classifier``, then its explainer, then, with
+    ``args.discriminative_epochs``, the explainer for its rewards.
 
     ``train_data`` / ``val_data``: any sequence of ``(input, label, sentences)`` items (a list,
     a ``torch.utils.data.Dataset``, or a :class:`~interpnet.data.splits.SplitData`), where
-    ``input`` is what the classifier takes for one item. ``conditioning`` names the layers the
-    explainer reads (default: InterpNET_2 for interpnet's classifiers; give
-    ``Conditioning("custom", layers=[...])`` for your own).
+    ``input`` is what the classifier takes for one item. ``callbacks`` get every epoch's log
+    record (after :class:`EpochLog`, which writes it to ``log``); ``progress`` shows progress
+    bars.
 
     The run directory is created with the options, vocabulary and initial model before the
     first epoch, so an interruption at any point can be resumed with ``fit(resume=True)``
-    (given the same classifier and data).
+    (given a model built the same way, and the same data).
 
     Under ``torchrun`` (or in a process group the caller initialised) every phase trains with
     ``DistributedDataParallel``: each rank takes its share of every global batch (the batch
     sizes are global), validation is summed over the ranks, and rank 0 alone writes the run
-    directory, logs, shows progress and calls ``on_epoch_end``; the run directory must be on a
+    directory, logs, shows progress and calls the callbacks; the run directory must be on a
     file system every rank reads. Without dropout (and BatchNorm, whose statistics each rank
     takes on its own share on the CPU) N processes train the model one process trains, up to
     float rounding; with dropout each rank draws its own masks.
@@ -62,33 +77,30 @@ class Trainer:
 
     def __init__(
         self,
-        classifier: nn.Module,
+        model: InterpNet,
+        args: TrainingArgs | None,
         train_data: Sequence | SplitData,
         val_data: Sequence | SplitData,
         run_dir: str | Path | RunDirectory,
-        conditioning: Conditioning | None = None,
-        args: TrainingArgs | None = None,
-        explainer: ExplainerConfig | None = None,
-        class_names: list[str] | None = None,
-        input_spec: dict[str, Any] | None = None,
+        callbacks: Sequence[Callback] = (),
         progress: bool = True,
         log: Callable[[str], None] = print,
-        on_epoch_end: EpochCallback | None = None,
     ):
-        self.classifier = classifier
+        if not isinstance(model, InterpNet):
+            raise TypeError(
+                f"Trainer trains an InterpNet, got {type(model).__name__}; build one from a "
+                "classifier with interpnet.training.build_model(classifier, train_data, args)"
+            )
+        self.model = model
         self.train_data, self.val_data = train_data, val_data
         self.run = run_dir if isinstance(run_dir, RunDirectory) else RunDirectory(run_dir)
-        self.conditioning = conditioning or Conditioning("interpnet")
         self.args = args or TrainingArgs()
-        self.explainer_config = explainer or ExplainerConfig()
-        self.class_names = class_names
-        self.input_spec = input_spec
-        self.on_epoch_end = on_epoch_end
         device = resolve_device(self.args.device)
         self.dist = distributed.join(device)
         self.device = self.dist.local_device(device)
         self.progress = progress and self.dist.is_main
         self.log = log if self.dist.is_main else _quiet
+        self.callbacks = [EpochLog(self.log), *callbacks]
         self.checkpointer = Checkpointer(self.run, self.dist)
 
     @property
@@ -113,12 +125,17 @@ class Trainer:
                 self.args = TrainingArgs.from_dict(
                     run.read(TRAINING_ARGS, "training args"), str(run.training_args)
                 )
+            if run.vocab.is_file() and Vocabulary.load(run.vocab).itos != self.model.vocab.itos:
+                raise CheckpointError(
+                    f"{run.vocab}: the run's vocabulary differs from the model's; resume with "
+                    "a model built as the run's was (same data and min_count)"
+                )
         elif run.holds_run():
             raise InterpnetError(
                 f"{run.path}: already holds a run; resume it, or choose a new run directory"
             )
         args = self.args
-        if self.conditioning.variant == "gve" and not (
+        if self.model.conditioning.variant == "gve" and not (
             args.discriminative_epochs > 0 and "class-true" in args.rewards
         ):
             raise ConfigError(
@@ -129,24 +146,10 @@ class Trainer:
             "train": as_split_data(self.train_data, "train", self.progress),
             "val": as_split_data(self.val_data, "val", self.progress),
         }
-        train_tokens = data["train"].tokens()
-        torch.manual_seed(args.seed)
-        if resume and run.vocab.is_file():
-            vocab = Vocabulary.load(run.vocab)
-        else:
-            vocab = Vocabulary.build((t for ts in train_tokens for t in ts), args.min_count)
-        self.model = InterpNet.build(
-            self.classifier,
-            vocab,
-            self.conditioning,
-            data["train"].batch(torch.arange(min(2, len(data["train"])))),
-            self.class_names,
-            self.input_spec,
-            **self.explainer_config.to_dict(),
-        ).to(self.device)
+        self.model.to(self.device)
         self._check_labels(data)
         self.ctx = TrainingContext(
-            self.model, data, train_tokens, args, self.dist, self.device, run,
+            self.model, data, data["train"].tokens(), args, self.dist, self.device, run,
             self.checkpointer, self.progress, self.log,
         )  # fmt: skip
         classifier = ClassifierPhase(self.ctx)
@@ -240,9 +243,8 @@ class Trainer:
                 self.run.append_log(record)
             self.checkpointer.save(self.model, state, optimizer)
             if self.dist.is_main:
-                self.log(describe(record))
-                if self.on_epoch_end is not None:
-                    self.on_epoch_end(phase.name, epoch, record)
+                for callback in self.callbacks:
+                    callback.on_epoch_end(phase.name, epoch, record)
 
 
 def describe(r: dict[str, Any]) -> str:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +25,11 @@ from interpnet.rundir import (
     RunDirectory,
 )
 from interpnet.storage import writing
+from interpnet.text import Vocabulary
 from interpnet.training.args import TrainingArgs
+from interpnet.training.build import build_model
 from interpnet.training.config import TrainConfig
-from interpnet.training.trainer import EpochCallback, Trainer
+from interpnet.training.trainer import Callback, Trainer
 from interpnet.workflows.run import (
     build_run_classifier,
     image_preprocessing,
@@ -43,7 +45,7 @@ def configured_trainer(
     run_dir: str | Path,
     progress: bool = True,
     log: Callable[[str], None] = print,
-    on_epoch_end: EpochCallback | None = None,
+    callbacks: Sequence[Callback] = (),
     resume: bool = False,
     trust_code: bool = True,
 ) -> Trainer:
@@ -93,27 +95,26 @@ def configured_trainer(
         group.barrier()  # every rank has checked the run directory before rank 0 writes
         if group.is_main:
             run.write(run.train_config.name, cfg.to_dict())
-    return Trainer(
+    args = cfg.training_args()
+    vocab = Vocabulary.load(run.vocab) if resume and run.vocab.is_file() else None
+    model = build_model(
         classifier,
         data["train"],
-        data["val"],
-        run,
-        conditioning=conditioning,
-        args=cfg.training_args(),
-        explainer=cfg.explainer_config(),
-        class_names=class_names,
-        input_spec=spec,
-        progress=progress,
-        log=log,
-        on_epoch_end=on_epoch_end,
+        args,
+        conditioning,
+        cfg.explainer_config(),
+        class_names,
+        spec,
+        vocab,
     )
+    return Trainer(model, args, data["train"], data["val"], run, callbacks, progress, log)
 
 
 def resume_run(
     run_dir: str | Path,
     progress: bool = True,
     log: Callable[[str], None] = print,
-    on_epoch_end: EpochCallback | None = None,
+    callbacks: Sequence[Callback] = (),
     trust_code: bool = False,
 ) -> InterpNet:
     """Continue the run in ``run_dir`` (made by :func:`configured_trainer`) wherever it was
@@ -127,7 +128,7 @@ def resume_run(
         )
     check_run_trust(run.path, trust_code)
     trainer = configured_trainer(
-        run_config(run.path), run.path, progress, log, on_epoch_end, True, trust_code
+        run_config(run.path), run.path, progress, log, callbacks, True, trust_code
     )
     return trainer.fit(resume=run.holds_run())
 
@@ -152,7 +153,7 @@ def fine_tune_run(
     out: str | Path,
     progress: bool = True,
     log: Callable[[str], None] = print,
-    on_epoch_end: EpochCallback | None = None,
+    callbacks: Sequence[Callback] = (),
     data_root: str | None = None,
     trust_code: bool = False,
     **options: Any,
@@ -192,7 +193,7 @@ def fine_tune_run(
     if group.is_main:
         _start_fine_tune(src, dst, model_config, variant, cfg, args)
     group.barrier()
-    return resume_run(dst.path, progress, log, on_epoch_end, trust_code)
+    return resume_run(dst.path, progress, log, callbacks, trust_code)
 
 
 def _start_fine_tune(
