@@ -55,8 +55,7 @@ def test_reference_bank_keeps_each_class_sentence_once_and_only_what_the_vocabul
 def _teacher_forced(ex, cond: torch.Tensor, ids: torch.Tensor) -> float:
     ids = ids[ids != 0]
     tokens = torch.cat([torch.tensor([VOCAB.bos_id]), ids[:-1]]).unsqueeze(0)
-    fused = ex.word_features(tokens) + cond.unsqueeze(0).unsqueeze(1)
-    logp = torch.log_softmax(ex.fused_logits(fused), dim=-1)[0]
+    logp = torch.log_softmax(ex.logits(ex.words(tokens), cond.unsqueeze(0)), dim=-1)[0]
     return float(logp.gather(1, ids.unsqueeze(1)).sum())
 
 

@@ -8,6 +8,7 @@ from interpnet.decoding import Decoding
 from interpnet.model import (
     CNNClassifier,
     Conditioning,
+    Explainer,
     ExplainerConfig,
     Explanation,
     InterpNet,
@@ -15,6 +16,7 @@ from interpnet.model import (
     LRCNExplainer,
     MLPClassifier,
     load_classifier,
+    register_explainer,
 )
 from interpnet.rundir import RunDirectory
 from interpnet.text import Vocabulary, detokenize, tokenize
@@ -27,6 +29,7 @@ __all__ = [
     "CNNClassifier",
     "Conditioning",
     "Decoding",
+    "Explainer",
     "ExplainerConfig",
     "Explanation",
     "InterpNet",
@@ -45,6 +48,7 @@ __all__ = [
     "explain_files",
     "fit",
     "load_classifier",
+    "register_explainer",
     "tokenize",
 ]
 

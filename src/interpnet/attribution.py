@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from interpnet.decoding import Decoding
+from interpnet.decoding.batch import cut_time, index_rows
 from interpnet.decoding.rerank import Reranker
 from interpnet.errors import ConfigError
 from interpnet.model.interpnet import InterpNet
@@ -158,25 +159,19 @@ class WordAttributor:
     def _word_logprob(
         self, c: torch.Tensor, words: torch.Tensor, position: torch.Tensor, target: torch.Tensor
     ) -> torch.Tensor:
-        """log p(target | words up to position, c) per row; ``words`` is the fused word path
-        (rows, L, fusion) of each row's sentence."""
+        """log p(target | words up to position, c) per row; ``words`` is the explainer's
+        :meth:`~interpnet.model.Explainer.words` of each row's sentence, ``c`` its conditioning
+        input (:meth:`~interpnet.model.Explainer.condition_input`)."""
         ex = self.model.explainer
-        fused = words + ex.fuse_cond(c).unsqueeze(1)
-        h2, _ = ex.lstm2(fused)
-        h = h2[torch.arange(h2.shape[0], device=h2.device), position]
-        return F.log_softmax(ex.out(h), dim=-1).gather(1, target.unsqueeze(1)).squeeze(1)
+        logits = ex.logits(words, ex.project(c), positions=position)
+        return F.log_softmax(logits, dim=-1).gather(1, target.unsqueeze(1)).squeeze(1)
 
-    def _condition_input(self, r: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """c = [r ; label embedding] (r alone without a label input)."""
-        ex = self.model.explainer
-        return torch.cat([r, ex.label_embed(labels)], dim=1) if ex.uses_label else r
-
-    def _word_path(self, ids: list[list[int]], device: torch.device) -> torch.Tensor:
-        """fuse_word(LSTM-1(previous words)) of every sentence: (N, T_max, fusion)."""
-        ex, vocab = self.model.explainer, self.model.vocab
+    def _word_path(self, ids: list[list[int]], device: torch.device) -> Any:
+        """The explainer's words of every sentence's input tokens (for the LRCN: the word half
+        of its fusion layer, (N, T_max, fusion)), computed once."""
+        vocab = self.model.vocab
         inputs = vocab.pad_batch([[vocab.bos_id, *seq[:-1]] for seq in ids]).to(device)
-        h1, _ = ex.lstm1(ex.embed(inputs))
-        return ex.fuse_word(h1)
+        return self.model.explainer.words(inputs)
 
     # ---- attribution ------------------------------------------------------------------------
     def attribute(
@@ -203,7 +198,7 @@ class WordAttributor:
                     raise ValueError(f"{len(sentences)} sentences for {x.shape[0]} inputs")
                 tokens = [sentence_tokens(s) for s in sentences]
             ids = [model.vocab.encode(t)[:-1] for t in tokens]  # the words, without <eos>
-            c = self._condition_input(r, labels)
+            c = model.explainer.condition_input(r, labels)
             words = self._word_path(ids, device)
         names = [n for n, _ in parts] + (["label"] if model.explainer.uses_label else [])
         sizes = [t.shape[1] for _, t in parts]
@@ -219,7 +214,7 @@ class WordAttributor:
         ig = IntegratedGradients(self._word_logprob)
         for chunk in rows.chunks(self.rows_per_chunk):
             i, pos, tgt = (t[chunk].to(device) for t in (rows.sentence, rows.position, rows.target))
-            w = words[i, : int(pos.max()) + 1]
+            w = cut_time(index_rows(words, i), int(pos.max()) + 1)  # causal: later words unread
             ci = c[i]
             attr = ig.attribute(
                 ci,
@@ -279,7 +274,7 @@ class WordAttributor:
         def score(images, label, w, p, t):
             _, parts = model.introspector.collect(images, detach=False)
             r = torch.cat([part for _, part in parts], dim=1)
-            return self._word_logprob(self._condition_input(r, label), w, p, t)
+            return self._word_logprob(model.explainer.condition_input(r, label), w, p, t)
 
         cam = LayerGradCam(score, layer).attribute(
             x[i], additional_forward_args=(labels[i], words, pos, tgt), relu_attributions=True

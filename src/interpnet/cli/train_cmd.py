@@ -73,6 +73,8 @@ HELP = {
     "(the argmax of r(x)'s softmax) beside r(x)",
     "cnn_channels": "channels of the CNN classifier's conv blocks",
     "hidden_sizes": "sizes of the classifier's ReLU hidden layers (the paper's MLP)",
+    "explainer": "the explanation model: 'lrcn' (the paper's LRCN-2f) or another registered "
+    "with interpnet.register_explainer",
     "embed_dim": "explainer word-embedding size",
     "hidden_dim": "explainer LSTM size (both LSTMs)",
     "fusion_dim": "size of the linear layer fusing LSTM-1 output and r(x)",

@@ -3,8 +3,11 @@ one step at a time."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
+from interpnet.decoding.batch import batch_size, device_of, index_rows
 from interpnet.decoding.ngram import writable
 from interpnet.decoding.protocols import Explainer
 
@@ -17,7 +20,7 @@ def length_penalty(lengths: torch.Tensor, alpha: float) -> torch.Tensor:
 @torch.no_grad()
 def beam_candidates(
     explainer: Explainer,
-    cond: torch.Tensor,
+    cond: Any,
     bos_id: int,
     eos_id: int,
     beam_width: int = 3,
@@ -47,9 +50,9 @@ def beam_candidates(
         raise ValueError(f"groups ({groups}) must divide beam_width ({beam_width})")
     if diversity < 0:
         raise ValueError(f"diversity must be 0 or more, got {diversity}")
-    batch, width, device = cond.shape[0], beam_width, cond.device
+    batch, width, device = batch_size(cond), beam_width, device_of(cond)
     group_width = width // groups
-    cond = cond.repeat_interleave(width, dim=0)
+    cond = index_rows(cond, torch.arange(batch, device=device).repeat_interleave(width))
     state = explainer.init_state(batch * width, device)
     token = torch.full((batch * width,), bos_id, dtype=torch.long, device=device)
     scores = torch.full((batch, width), float("-inf"), device=device)
@@ -99,7 +102,7 @@ def beam_candidates(
 @torch.no_grad()
 def beam_search(
     explainer: Explainer,
-    cond: torch.Tensor,
+    cond: Any,
     bos_id: int,
     eos_id: int,
     beam_width: int = 3,
@@ -118,5 +121,5 @@ def beam_search(
     )
     normalized = logprob / length_penalty(lengths.clamp(min=1), alpha)
     best = normalized.argmax(dim=1)
-    rows = torch.arange(cond.shape[0], device=cond.device)
+    rows = torch.arange(batch_size(cond), device=device_of(cond))
     return history[rows, best], logprob[rows, best]

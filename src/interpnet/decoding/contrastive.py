@@ -12,10 +12,12 @@ Written here because no kept library decodes a custom LSTM step this way.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 
+from interpnet.decoding.batch import batch_size, cat_rows, flatten_rows, unflatten_rows
 from interpnet.decoding.distractor_bank import BANK_DISTRACTORS, DistractorBank
 from interpnet.decoding.greedy import decode_loop
 from interpnet.decoding.protocols import Explainer
@@ -44,7 +46,7 @@ def distractors(cond: torch.Tensor, kind: str = "neighbour") -> torch.Tensor:
 @torch.no_grad()
 def contrastive_decode(
     explainer: Explainer,
-    cond: torch.Tensor,
+    cond: Any,
     bos_id: int,
     eos_id: int,
     contrast: float = 0.5,
@@ -70,17 +72,18 @@ def contrastive_decode(
         raise ValueError(f"contrast must be in [0, 1), got {contrast}")
     if not 0 < plausibility <= 1:
         raise ValueError(f"plausibility must be in (0, 1], got {plausibility}")
-    batch = cond.shape[0]
+    batch = batch_size(cond)
+    flat = flatten_rows(cond)
     if distractor in BANK_DISTRACTORS:
         if bank is None:
             raise ValueError(
                 f"the {distractor!r} distractor needs a DistractorBank, e.g. "
                 "InterpNet.distractor_bank(training split)"
             )
-        other = bank.distractors(cond, labels, distractor)
+        other = bank.distractors(flat, labels, distractor)
     else:
-        other = distractors(cond, distractor)
-    both = torch.cat([cond, other], dim=0)
+        other = distractors(flat, distractor)
+    both = cat_rows([cond, unflatten_rows(other, cond)])
     floor = math.log(plausibility)
 
     def choose(logp: torch.Tensor) -> torch.Tensor:

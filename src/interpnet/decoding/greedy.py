@@ -4,9 +4,11 @@ time steps for the whole batch."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
 
+from interpnet.decoding.batch import batch_size, device_of
 from interpnet.decoding.ngram import writable
 from interpnet.decoding.protocols import Explainer
 
@@ -16,7 +18,7 @@ Chooser = Callable[[torch.Tensor], torch.Tensor]  # log-probs (B, V) -> next tok
 @torch.no_grad()
 def decode_loop(
     explainer: Explainer,
-    cond: torch.Tensor,
+    cond: Any,
     bos_id: int,
     eos_id: int,
     choose: Chooser,
@@ -29,12 +31,12 @@ def decode_loop(
     0 = no blocking). Returns token ids
     (B, L) (``<eos>`` then ``<pad>``=0 after a sentence ends) and each sentence's total model
     log-probability (B,), unblocked: the model's own log-probability of the chosen words."""
-    batch = cond.shape[0]
-    state = explainer.init_state(batch, cond.device)
-    token = torch.full((batch,), bos_id, dtype=torch.long, device=cond.device)
-    finished = torch.zeros(batch, dtype=torch.bool, device=cond.device)
-    scores = torch.zeros(batch, device=cond.device)
-    out = torch.zeros(batch, max_length, dtype=torch.long, device=cond.device)
+    batch, device = batch_size(cond), device_of(cond)
+    state = explainer.init_state(batch, device)
+    token = torch.full((batch,), bos_id, dtype=torch.long, device=device)
+    finished = torch.zeros(batch, dtype=torch.bool, device=device)
+    scores = torch.zeros(batch, device=device)
+    out = torch.zeros(batch, max_length, dtype=torch.long, device=device)
     steps = 0
     while steps < max_length:
         logp, state = explainer.step(token, cond, state)
@@ -53,7 +55,7 @@ def decode_loop(
 @torch.no_grad()
 def greedy_decode(
     explainer: Explainer,
-    cond: torch.Tensor,
+    cond: Any,
     bos_id: int,
     eos_id: int,
     max_length: int = 30,

@@ -13,7 +13,8 @@ from typing import Any
 
 import torch
 
-from interpnet.decoding.protocols import FusionExplainer
+from interpnet.decoding.batch import batch_size, device_of, index_rows
+from interpnet.decoding.protocols import Explainer
 from interpnet.text import Vocabulary
 
 # token positions (sentences x words) scored at once: the vocabulary logits of one chunk are
@@ -95,8 +96,8 @@ class ReferenceBank:
 
 
 def retrieve_candidates(
-    explainer: FusionExplainer,
-    cond: torch.Tensor,
+    explainer: Explainer,
+    cond: Any,
     bos_id: int,
     labels: torch.Tensor | None,
     bank: ReferenceBank | None,
@@ -118,41 +119,43 @@ def retrieve_candidates(
     width = max(len(p) for p in of_class.values())
     pad = {y: torch.cat([p, p[:1].expand(width - len(p))]) for y, p in of_class.items()}
     rows = torch.stack([pad[int(y)] for y in labels])
-    logp = torch.empty(len(labels), width, device=cond.device)
+    device = device_of(cond)
+    logp = torch.empty(len(labels), width, device=device)
     for label, own in of_class.items():
-        at = torch.nonzero(labels == label).flatten().to(cond.device)
-        scores = _sentence_logprobs(explainer, cond[at], bank.ids[own].to(cond.device), bos_id)
+        at = torch.nonzero(labels == label).flatten().to(device)
+        scores = _sentence_logprobs(
+            explainer, index_rows(cond, at), bank.ids[own].to(device), bos_id
+        )
         logp[at, : len(own)] = scores.to(logp.dtype)
         logp[at, len(own) :] = scores[:, :1].to(logp.dtype)
     ids = bank.ids[rows]
     lengths = (ids != 0).sum(dim=-1)
     best = (logp.float().cpu() / lengths.clamp(min=1)).argmax(dim=1)
-    return ids.to(cond.device), logp, lengths.to(cond.device), best
+    return ids.to(device), logp, lengths.to(device), best
 
 
 def _sentence_logprobs(
-    explainer: FusionExplainer, cond: torch.Tensor, ids: torch.Tensor, bos_id: int
+    explainer: Explainer, cond: Any, ids: torch.Tensor, bos_id: int
 ) -> torch.Tensor:
     """Total log-probability (N, K) of each of K sentences ``ids`` (K, T) given each of N
-    conditioning vectors ``cond`` (N, F), teacher-forced. The sentences go in groups of
-    similar length, each cut to its longest (the decoder is causal: what follows ``<eos>``
-    changes nothing before it), and each group's word half of the fusion layer is computed
-    once for all N inputs; (input, sentence) pairs are scored in chunks."""
+    conditionings ``cond``, teacher-forced. The sentences go in groups of similar length, each
+    cut to its longest (the decoder is causal: what follows ``<eos>`` changes nothing before
+    it), and each group's :meth:`~Explainer.words` (for the LRCN, the word half of its fusion
+    layer) are computed once for all N inputs; (input, sentence) pairs are scored in chunks."""
     lengths = (ids != 0).sum(dim=1)
-    out = torch.empty(len(cond), len(ids), device=cond.device)
+    n, device = batch_size(cond), device_of(cond)
+    out = torch.empty(n, len(ids), device=device)
     for group in lengths.argsort().split(LENGTH_GROUP):
         sents = ids[group][:, : int(lengths[group].max())]
         k, t = sents.shape
         bos = torch.full_like(sents[:, :1], bos_id)
-        words = explainer.word_features(torch.cat([bos, sents[:, :-1]], dim=1))  # (k, t, F)
+        words = explainer.words(torch.cat([bos, sents[:, :-1]], dim=1))  # k rows
         scores = []
-        for part in torch.arange(len(cond) * k, device=cond.device).split(
-            max(1, CHUNK_POSITIONS // t)
-        ):
+        for part in torch.arange(n * k, device=device).split(max(1, CHUNK_POSITIONS // t)):
             sent, inp = part % k, part // k
-            logits = explainer.fused_logits(words[sent] + cond[inp].unsqueeze(1)).float()
+            logits = explainer.logits(index_rows(words, sent), index_rows(cond, inp)).float()
             target = sents[sent]
             token = logits.gather(2, target.unsqueeze(-1)).squeeze(-1) - logits.logsumexp(-1)
             scores.append((token * (target != 0)).sum(dim=1))
-        out[:, group] = torch.cat(scores).view(len(cond), k).to(out.dtype)
+        out[:, group] = torch.cat(scores).view(n, k).to(out.dtype)
     return out

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
+from interpnet.decoding.batch import batch_size, device_of, index_rows
 from interpnet.decoding.greedy import decode_loop
 from interpnet.decoding.protocols import Explainer
 
@@ -25,7 +28,7 @@ def nucleus_filter(probs: torch.Tensor, top_p: float) -> torch.Tensor:
 @torch.no_grad()
 def sample(
     explainer: Explainer,
-    cond: torch.Tensor,
+    cond: Any,
     bos_id: int,
     eos_id: int,
     num_samples: int = 1,
@@ -59,10 +62,11 @@ def sample(
     if not 0 < top_p <= 1:
         raise ValueError(f"top_p must be in (0, 1], got {top_p}")
 
-    cond = cond.repeat_interleave(num_samples, dim=0)
-    if uniforms is not None and tuple(uniforms.shape) != (cond.shape[0], max_length):
+    rows = batch_size(cond) * num_samples
+    cond = index_rows(cond, torch.arange(rows, device=device_of(cond)) // num_samples)
+    if uniforms is not None and tuple(uniforms.shape) != (rows, max_length):
         raise ValueError(
-            f"uniforms must have shape {(cond.shape[0], max_length)}, got {tuple(uniforms.shape)}"
+            f"uniforms must have shape {(rows, max_length)}, got {tuple(uniforms.shape)}"
         )
     step = iter(range(max_length))
 

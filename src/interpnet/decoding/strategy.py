@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from interpnet.decoding.batch import batch_size
 from interpnet.decoding.beam import beam_candidates, length_penalty
 from interpnet.decoding.contrastive import DISTRACTORS, contrastive_decode
 from interpnet.decoding.distractor_bank import BANK_DISTRACTORS, DistractorBank
@@ -185,7 +186,7 @@ def resolve_decoding(decoding: Decoding | None, options: dict[str, Any]) -> Deco
 
 def decode_candidates(
     explainer: Explainer,
-    cond: torch.Tensor,
+    cond: Any,
     bos_id: int,
     eos_id: int,
     decoding: Decoding,
@@ -216,7 +217,7 @@ def _pad_ids(ids: torch.Tensor, width: int) -> torch.Tensor:
 
 def _method_candidates(
     explainer: Explainer,
-    cond: torch.Tensor,
+    cond: Any,
     bos_id: int,
     eos_id: int,
     d: Decoding,
@@ -224,7 +225,7 @@ def _method_candidates(
     labels: torch.Tensor | None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """:func:`decode_candidates` of ``d.method`` alone."""
-    batch = cond.shape[0]
+    batch = batch_size(cond)
     if d.method == "retrieve":
         return retrieve_candidates(explainer, cond, bos_id, labels, d.references)
     if d.method in ("greedy", "contrastive"):  # one candidate per input

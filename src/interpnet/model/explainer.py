@@ -1,9 +1,12 @@
-"""The paper's LRCN-2f explanation decoder, conditioned on r(x) at every time step."""
+"""What an explainer is (:class:`Explainer`: the interface every decoder, training phase,
+attribution and the report use), the registry that names explainers in a saved model, and the
+LRCN's sizes (:class:`ExplainerConfig`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -11,14 +14,13 @@ from torch import nn
 
 from interpnet.errors import ConfigError
 
-State = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
-
 
 @dataclass
 class ExplainerConfig:
-    """Sizes of the LRCN-2f explainer (the paper's defaults). ``label_embed_dim`` is used by the
-    ``gve-label`` variant only."""
+    """Which explainer (``kind``: a registered name, default the paper's LRCN-2f) and its sizes
+    (the paper's defaults). ``label_embed_dim`` is used by the label variants only."""
 
+    kind: str = "lrcn"
     embed_dim: int = 256
     hidden_dim: int = 512
     fusion_dim: int = 512
@@ -26,6 +28,7 @@ class ExplainerConfig:
     label_embed_dim: int = 128
 
     def __post_init__(self) -> None:
+        explainer_class(self.kind)
         for name in ("embed_dim", "hidden_dim", "fusion_dim", "label_embed_dim"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"explainer {name} must be at least 1, got {getattr(self, name)}")
@@ -36,55 +39,31 @@ class ExplainerConfig:
         return asdict(self)
 
 
-class LRCNExplainer(nn.Module):
-    """Two-layer LSTM decoder (Donahue et al.'s LRCN-2f, as used by InterpNET).
+class Explainer(nn.Module):
+    """An explanation model: sentences word by word, conditioned on r(x) (and a class label,
+    for the label variants). Subclass it, set ``config`` (the constructor's keyword arguments,
+    saved in ``interpnet.json``) and ``label_embed`` (an ``nn.Embedding`` of the classes, or
+    None), implement :meth:`project`, :meth:`logits`, :meth:`init_state`, :meth:`step` and
+    :meth:`reorder_state`, and register it (:func:`register_explainer`): every decoder, the
+    three training phases, saving and loading, attribution and the report then work with it.
 
-    LSTM-1 reads word embeddings; at every step ``[LSTM-1 output ; c]`` goes through one linear
-    layer (no nonlinearity) into LSTM-2, whose output is projected onto the vocabulary. ``c`` is
-    r(x), optionally concatenated with a learned embedding of a class label (the GVE
-    "explanation-label" baseline). The ``c`` half of that linear layer is computed once per
-    sentence (:meth:`condition`), not at every step.
+    The conditioning (:meth:`condition`) is opaque to all of them: a batch-first tensor, or a
+    tuple/list/dict of tensors (e.g. a set of tokens and their mask). Its constructor takes
+    ``vocab_size``, ``cond_dim`` (the width of r(x)), ``num_classes`` and ``label_embed_dim``
+    (both 0 without a label input) and its own keyword arguments.
     """
 
-    def __init__(
-        self,
-        vocab_size: int,
-        cond_dim: int,
-        embed_dim: int = 256,
-        hidden_dim: int = 512,
-        fusion_dim: int = 512,
-        dropout: float = 0.2,
-        num_classes: int = 0,
-        label_embed_dim: int = 0,
-    ):
-        super().__init__()
-        if (num_classes > 0) != (label_embed_dim > 0):
-            raise ValueError("num_classes and label_embed_dim must both be set for a label input")
-        self.config = {
-            "vocab_size": vocab_size,
-            "cond_dim": cond_dim,
-            "embed_dim": embed_dim,
-            "hidden_dim": hidden_dim,
-            "fusion_dim": fusion_dim,
-            "dropout": dropout,
-            "num_classes": num_classes,
-            "label_embed_dim": label_embed_dim,
-        }
-        self.embed = nn.Embedding(vocab_size, embed_dim)
-        self.lstm1 = nn.LSTM(embed_dim, hidden_dim, batch_first=True)
-        self.fuse_word = nn.Linear(hidden_dim, fusion_dim, bias=False)
-        self.fuse_cond = nn.Linear(cond_dim + label_embed_dim, fusion_dim)
-        self.label_embed = nn.Embedding(num_classes, label_embed_dim) if num_classes else None
-        self.lstm2 = nn.LSTM(fusion_dim, hidden_dim, batch_first=True)
-        self.drop = nn.Dropout(dropout)
-        self.out = nn.Linear(hidden_dim, vocab_size)
+    kind: ClassVar[str] = ""
+    config: dict[str, Any]
+    label_embed: nn.Embedding | None
 
     @property
     def uses_label(self) -> bool:
         return self.label_embed is not None
 
-    def condition(self, r: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """The conditioning half of the fusion layer, ``W_c [r ; emb(label)] + b``: (B, fusion)."""
+    def condition_input(self, r: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """The vector the explainer is conditioned on: r(x) (B, D), then the class label's
+        embedding for a label variant. Attribution integrates over it."""
         if r.dim() != 2 or r.shape[1] != self.config["cond_dim"]:
             raise ValueError(
                 f"explainer expects r(x) of shape (batch, {self.config['cond_dim']}), "
@@ -94,46 +73,86 @@ class LRCNExplainer(nn.Module):
             if labels is None:
                 raise ValueError("this explainer is conditioned on a class label; pass labels")
             r = torch.cat([r, self.label_embed(labels)], dim=1)
-        return self.fuse_cond(r)
+        return r
+
+    def project(self, c: torch.Tensor) -> Any:
+        """The conditioning from :meth:`condition_input`'s vector."""
+        raise NotImplementedError
+
+    def condition(self, r: torch.Tensor, labels: torch.Tensor | None = None) -> Any:
+        """The conditioning of a batch of r(x): what decoding steps and :meth:`logits` read."""
+        return self.project(self.condition_input(r, labels))
+
+    def words(self, tokens: torch.Tensor) -> Any:
+        """What the explainer computes from input tokens (B, T) alone, without r(x) (the
+        tokens themselves unless a subclass computes more once)."""
+        return tokens
+
+    def logits(self, words: Any, cond: Any, positions: torch.Tensor | None = None) -> torch.Tensor:
+        """Teacher-forced logits (B, T, V) from :meth:`words` of input tokens and a
+        conditioning of the same rows; only at ``positions`` (B,), (B, V), when given."""
+        raise NotImplementedError
 
     def forward(
         self, tokens: torch.Tensor, r: torch.Tensor, labels: torch.Tensor | None = None
     ) -> torch.Tensor:
         """Teacher-forced logits (B, T, V) for input tokens (B, T) that start with ``<bos>``."""
-        return self.fused_logits(
-            self.word_features(tokens) + self.condition(r, labels).unsqueeze(1)
+        return self.logits(self.words(tokens), self.condition(r, labels))
+
+    def init_state(self, batch: int, device: torch.device | None = None) -> Any:
+        """The decoding state before the first word."""
+        raise NotImplementedError
+
+    def step(self, token: torch.Tensor, cond: Any, state: Any) -> tuple[torch.Tensor, Any]:
+        """One decoding step: log-probabilities (B, V) of the next word and the new state."""
+        raise NotImplementedError
+
+    def reorder_state(self, state: Any, index: torch.Tensor) -> Any:
+        """The decoding state of rows ``index`` (beam search)."""
+        raise NotImplementedError
+
+    def to_config(self) -> dict[str, Any]:
+        """What ``interpnet.json`` keeps of the explainer: its type and arguments. The LRCN,
+        the default, is written without a type, as before types existed."""
+        return (
+            dict(self.config)
+            if self.kind == DEFAULT_EXPLAINER
+            else {**self.config, "type": self.kind}
         )
 
-    def word_features(self, tokens: torch.Tensor) -> torch.Tensor:
-        """The word half of the fusion layer for input tokens (B, T): (B, T, fusion). It does
-        not depend on r(x), so sentences scored for many inputs compute it once."""
-        h1, _ = self.lstm1(self.embed(tokens))
-        return self.fuse_word(self.drop(h1))
 
-    def fused_logits(self, fused: torch.Tensor) -> torch.Tensor:
-        """Logits (B, T, V) from the fusion layer's output (word half + conditioning half)."""
-        h2, _ = self.lstm2(fused)
-        return self.out(self.drop(h2))
+DEFAULT_EXPLAINER = "lrcn"
+EXPLAINERS: dict[str, type[Explainer]] = {}
 
-    def init_state(self, batch: int, device: torch.device | None = None) -> State:
-        zeros = torch.zeros(1, batch, self.config["hidden_dim"], device=device)
-        return zeros, zeros.clone(), zeros.clone(), zeros.clone()
 
-    def step(
-        self, token: torch.Tensor, cond: torch.Tensor, state: State
-    ) -> tuple[torch.Tensor, State]:
-        """One decoding step: log-probabilities (B, V) of the next token and the new state."""
-        h1, c1, h2, c2 = state
-        o1, (h1, c1) = self.lstm1(self.embed(token).unsqueeze(1), (h1, c1))
-        fused = self.fuse_word(self.drop(o1)) + cond.unsqueeze(1)
-        o2, (h2, c2) = self.lstm2(fused, (h2, c2))
-        logits = self.out(self.drop(o2)).squeeze(1)
-        return F.log_softmax(logits, dim=-1), (h1, c1, h2, c2)
+def register_explainer(name: str) -> Callable[[type[Explainer]], type[Explainer]]:
+    """Class decorator: make an :class:`Explainer` buildable by ``name`` (``InterpNet.build(...,
+    explainer=name)``) and loadable from a saved model that names it. A saved model can only
+    name a registered class: loading one imports no code."""
 
-    @staticmethod
-    def reorder_state(state: State, index: torch.Tensor) -> State:
-        """Select batch rows of a decoding state (for beam search)."""
-        return tuple(s.index_select(1, index) for s in state)  # type: ignore[return-value]
+    def wrap(cls: type[Explainer]) -> type[Explainer]:
+        if not (isinstance(cls, type) and issubclass(cls, Explainer)):
+            raise TypeError(f"register_explainer takes an Explainer subclass, got {cls!r}")
+        cls.kind = name
+        EXPLAINERS[name] = cls
+        return cls
+
+    return wrap
+
+
+def explainer_class(name: str) -> type[Explainer]:
+    if name not in EXPLAINERS:
+        raise ConfigError(
+            f"unknown explainer type {name!r}; registered: {sorted(EXPLAINERS)} (register your "
+            "own with interpnet.register_explainer before building or loading it)"
+        )
+    return EXPLAINERS[name]
+
+
+def explainer_from_config(config: dict[str, Any]) -> Explainer:
+    """The explainer a saved config describes (:meth:`Explainer.to_config`)."""
+    config = dict(config)
+    return explainer_class(config.pop("type", DEFAULT_EXPLAINER))(**config)
 
 
 def sentence_loss(logits: torch.Tensor, targets: torch.Tensor, pad_id: int = 0) -> torch.Tensor:

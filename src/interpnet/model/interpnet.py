@@ -12,6 +12,7 @@ from torch import nn
 
 from interpnet.data.splits import as_split_data
 from interpnet.decoding import Decoding, decode_candidates, rerank_choice, resolve_decoding
+from interpnet.decoding.batch import flatten_rows
 from interpnet.decoding.distractor_bank import DistractorBank
 from interpnet.decoding.rerank import Reranker, RewardContext
 from interpnet.decoding.retrieve import ReferenceBank
@@ -19,7 +20,14 @@ from interpnet.devices import mixed_precision
 from interpnet.errors import CheckpointError
 from interpnet.model.classifier import build_classifier, classifier_config
 from interpnet.model.conditioning import Conditioning
-from interpnet.model.explainer import LRCNExplainer, sentence_loss
+from interpnet.model.explainer import (
+    DEFAULT_EXPLAINER,
+    Explainer,
+    explainer_class,
+    explainer_from_config,
+    sentence_loss,
+)
+from interpnet.model.lrcn import LRCNExplainer  # noqa: F401  (registers the default explainer)
 from interpnet.rundir import MODEL_CONFIG, RunDirectory
 from interpnet.storage import load_tensors, read_json, save_tensors, write_json
 from interpnet.text import Vocabulary, detokenize
@@ -45,7 +53,7 @@ class InterpNet(nn.Module):
     def __init__(
         self,
         classifier: nn.Module,
-        explainer: LRCNExplainer,
+        explainer: Explainer,
         vocab: Vocabulary,
         conditioning: Conditioning,
         class_names: list[str] | None = None,
@@ -71,12 +79,14 @@ class InterpNet(nn.Module):
         example_input: torch.Tensor,
         class_names: list[str] | None = None,
         input_spec: dict[str, Any] | None = None,
+        explainer: str | type[Explainer] = DEFAULT_EXPLAINER,
         **explainer_kwargs: Any,
     ) -> InterpNet:
         """Create an InterpNet whose explainer fits r(x) as measured on ``example_input``.
 
-        ``explainer_kwargs`` go to :class:`LRCNExplainer` (``label_embed_dim`` is used only by
-        the ``gve-label`` variant).
+        ``explainer``: a registered explainer's name (default ``lrcn``, the paper's
+        :class:`~interpnet.model.lrcn.LRCNExplainer`) or an :class:`Explainer` subclass;
+        ``explainer_kwargs`` go to it (``label_embed_dim`` is used only by the label variants).
         """
         introspector = conditioning.introspector(classifier)
         was_training = classifier.training
@@ -92,8 +102,9 @@ class InterpNet(nn.Module):
             explainer_kwargs["num_classes"] = num_classes
         else:
             explainer_kwargs.pop("label_embed_dim", None)
-        explainer = LRCNExplainer(len(vocab), r.shape[1], **explainer_kwargs)
-        return cls(classifier, explainer, vocab, conditioning, class_names, input_spec, num_classes)
+        kind = explainer_class(explainer) if isinstance(explainer, str) else explainer
+        module = kind(len(vocab), r.shape[1], **explainer_kwargs)
+        return cls(classifier, module, vocab, conditioning, class_names, input_spec, num_classes)
 
     def class_name(self, label: int) -> str:
         """The name of class ``label`` (its number when the model has no class names)."""
@@ -128,7 +139,7 @@ class InterpNet(nn.Module):
         logits, r = self.introspect_split(data, batch_size)
         predicted = logits.argmax(dim=-1)
         cond = self.explainer.condition(r, predicted if self.explainer.uses_label else None)
-        return DistractorBank.from_conditioning(cond, predicted, logits.shape[-1])
+        return DistractorBank.from_conditioning(flatten_rows(cond), predicted, logits.shape[-1])
 
     def reference_bank(self, data: Any) -> ReferenceBank:
         """The reference sentences of ``data`` (a reference split, e.g. the training split: a
@@ -286,7 +297,7 @@ class InterpNet(nn.Module):
             "format": "interpnet/1",
             "classifier": classifier_config(self.classifier),
             "conditioning": self.conditioning.to_dict(),
-            "explainer": self.explainer.config,
+            "explainer": self.explainer.to_config(),
             "class_names": self.class_names,
             "input": self.input_spec,
             "num_classes": self.num_classes,
@@ -324,8 +335,8 @@ class InterpNet(nn.Module):
                     config["classifier"], trust_code, str(run.model_config)
                 )
             conditioning = Conditioning(**config["conditioning"])
-            explainer = LRCNExplainer(**config["explainer"])
-        except (AttributeError, KeyError, TypeError, ValueError) as err:
+            explainer = explainer_from_config(config["explainer"])
+        except (AttributeError, KeyError, TypeError, ValueError) as err:  # ConfigError too
             raise CheckpointError(f"{run.model_config}: invalid model config ({err})") from None
         vocab = Vocabulary.load(run.vocab)
         model = cls(

@@ -24,8 +24,8 @@ def build_model(
     input_spec: dict[str, Any] | None = None,
     vocab: Vocabulary | None = None,
 ) -> InterpNet:
-    """An :class:`InterpNet` for ``classifier``: an explainer (``explainer``'s sizes) reading
-    the layers ``conditioning`` names (default InterpNET_2), over the vocabulary of
+    """An :class:`InterpNet` for ``classifier``: an explainer (``explainer``'s kind and sizes)
+    reading the layers ``conditioning`` names (default InterpNET_2), over the vocabulary of
     ``train_data``'s references (the words seen at least ``args.min_count`` times; or
     ``vocab``), its initial weights drawn after seeding with ``args.seed``."""
     args = args or TrainingArgs()
@@ -33,6 +33,7 @@ def build_model(
     torch.manual_seed(args.seed)
     if vocab is None:
         vocab = Vocabulary.build((t for ts in train.tokens() for t in ts), args.min_count)
+    sizes = (explainer or ExplainerConfig()).to_dict()
     return InterpNet.build(
         classifier,
         vocab,
@@ -40,5 +41,6 @@ def build_model(
         train.batch(torch.arange(min(2, len(train)))),
         class_names,
         input_spec,
-        **(explainer or ExplainerConfig()).to_dict(),
+        explainer=sizes.pop("kind"),
+        **sizes,
     )

@@ -81,6 +81,7 @@ class TrainConfig:
     include_softmax: bool = False
     decision_label: bool = False
     # explainer
+    explainer: str = "lrcn"  # a registered explainer (interpnet.register_explainer)
     embed_dim: int = 256
     hidden_dim: int = 512
     fusion_dim: int = 512
@@ -181,7 +182,8 @@ class TrainConfig:
         )
 
     def explainer_config(self) -> ExplainerConfig:
-        return ExplainerConfig(**{f.name: getattr(self, f.name) for f in fields(ExplainerConfig)})
+        sizes = {f.name: getattr(self, f.name) for f in fields(ExplainerConfig) if f.name != "kind"}
+        return ExplainerConfig(kind=self.explainer, **sizes)
 
     # ---- files ----------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
