@@ -13,8 +13,11 @@ def test_readme_python_example_runs(tmp_path, monkeypatch, capsys):
     assert all(line.split()[0] in ("blue", "red") for line in lines[3:6])
     assert (tmp_path / "my_run" / "model.safetensors").is_file()
     assert sum(line.startswith("discriminative epoch") for line in lines) == 2
-    sentences = eval(lines[-1])  # the reranked samples, printed as a list
+    listed = [line for line in lines if line.startswith("[")]
+    sentences = eval(listed[-1])  # the reranked samples, printed as a list
     assert len(sentences) == 3 and all(isinstance(t, str) and t for t in sentences)
+    accuracy, fidelity = map(float, lines[-1].split())  # the in-memory evaluation
+    assert 0 <= accuracy <= 1 and 0 <= fidelity <= 1
     assert (tmp_path / "my_tuned_run" / "scorers" / "reward" / "info.json").is_file()
 
 

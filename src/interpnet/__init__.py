@@ -21,7 +21,9 @@ from interpnet.model import (
 from interpnet.rundir import RunDirectory
 from interpnet.text import Vocabulary, detokenize, tokenize
 from interpnet.training import Trainer, TrainingArgs, build_model, fit
+from interpnet.workflows.evaluation import Evaluation, evaluate
 from interpnet.workflows.explain import explain_files
+from interpnet.workflows.rerank import Reranker
 
 __version__ = "0.1.0"
 
@@ -31,11 +33,13 @@ __all__ = [
     "Decoding",
     "Explainer",
     "ExplainerConfig",
+    "Evaluation",
     "Explanation",
     "InterpNet",
     "Introspector",
     "LRCNExplainer",
     "MLPClassifier",
+    "Reranker",
     "RunDirectory",
     "Trainer",
     "TrainingArgs",
@@ -45,6 +49,7 @@ __all__ = [
     "build_model",
     "build_report",
     "detokenize",
+    "evaluate",
     "explain_files",
     "fit",
     "load_classifier",

@@ -17,7 +17,7 @@ from interpnet.decoding.distractor_bank import DistractorBank
 from interpnet.decoding.rerank import Reranker, RewardContext
 from interpnet.decoding.retrieve import ReferenceBank
 from interpnet.devices import mixed_precision
-from interpnet.errors import CheckpointError
+from interpnet.errors import CheckpointError, ConfigError
 from interpnet.model.classifier import build_classifier, classifier_config
 from interpnet.model.conditioning import Conditioning
 from interpnet.model.explainer import (
@@ -220,6 +220,11 @@ class InterpNet(nn.Module):
         ``reranker(sentences, RewardContext)`` -> one score per sentence.
         """
         decoding = resolve_decoding(decoding, options)
+        if reranker is not None and decoding.rerank is None:
+            raise ConfigError(
+                "a reranker was given but the decoding does not rerank: name its score "
+                "(Decoding(rerank='class'), ...) or leave the reranker out"
+            )
         if r.shape[0] == 0:
             return []
         self.explainer.eval()
@@ -232,9 +237,9 @@ class InterpNet(nn.Module):
         logp = logp.float()
         if decoding.rerank is not None:
             if reranker is None:
-                raise ValueError(
-                    f"decoding reranks by {decoding.rerank!r} but no reranker was given; "
-                    "pass one built from the run's reward scorers"
+                raise ConfigError(
+                    f"decoding reranks by {decoding.rerank!r} but no reranker was given; pass "
+                    "one built from the run's reward models (interpnet.Reranker.from_run)"
                 )
             batch, k = logp.shape
             flat = [detokenize(self.vocab.decode(row.tolist())) for row in ids.flatten(0, 1)]

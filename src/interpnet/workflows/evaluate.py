@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -11,49 +9,23 @@ from typing import Any
 
 import torch
 
-from interpnet.data.cub import Example
 from interpnet.data.layouts import split_examples
 from interpnet.decoding import Decoding
 from interpnet.decoding.rerank import Reranker
 from interpnet.devices import resolve_device
 from interpnet.errors import InterpnetError
 from interpnet.metrics.attributes import AttributeTruth
-from interpnet.metrics.captions import caption_metrics, tokenize_references
-from interpnet.metrics.consensus import class_lookup
-from interpnet.metrics.faithfulness import counterfactual_move
-from interpnet.metrics.human_cache import cached_human_agreement
-from interpnet.metrics.java import JavaUnavailable, coco_toolkit_dir, java_executable
-from interpnet.metrics.meteor import Meteor
-from interpnet.metrics.ptb import fallback_tokenize, ptb_tokenize
-from interpnet.metrics.specificity import specificity
 from interpnet.model import InterpNet
 from interpnet.rundir import RunDirectory
 from interpnet.storage import write_json
-from interpnet.workflows.counterfactual import counterfactual_explanations
 from interpnet.workflows.explain import align_records, explain_split, read_jsonl, write_jsonl
-from interpnet.workflows.judges import JUDGE_BACKBONE, judge_features, judged, judges
+from interpnet.workflows.judges import JUDGE_BACKBONE, judge_features, judges
 from interpnet.workflows.run import model_split, open_run_layout, prepare_decoding, run_config
+from interpnet.workflows.scoring import counterfactual_scores, finite, score_explanations
 
 
 def metrics_path(run_dir: str | Path, split: str) -> Path:
     return RunDirectory(run_dir).metrics(split)
-
-
-@contextlib.contextmanager
-def caption_tools(log: Callable[[str], None], use_java: bool):
-    """(METEOR client or None, tokenizer, tokenizer name); the JVM always stops on exit."""
-    if use_java:
-        try:
-            java_executable()
-            coco_toolkit_dir()
-        except JavaUnavailable as err:
-            log(f"warning: {err}; METEOR skipped, other metrics use a Python tokenizer")
-            use_java = False
-    if not use_java:
-        yield None, fallback_tokenize, "interpnet fallback (no Java: not comparable to PTB)"
-        return
-    with Meteor() as meteor:
-        yield meteor, ptb_tokenize, "PTB (Stanford CoreNLP 3.4.1)"
 
 
 def evaluate_run(
@@ -161,33 +133,25 @@ def evaluate_run(
         )
     train_examples = layout.split("train", skip_missing=True)
     judge = judges(run, layout, cfg.skip_missing, features, log, train_examples)
-    # one sentence per image: the explanations and (for scale) the lookup table's
-    single = {"explanations": hyps}
-    lookup_hyps = _lookup_sentences(train_examples, predicted) if lookup else None
-    if lookup_hyps is not None:
-        single["lookup"] = lookup_hyps
-    with caption_tools(log, use_java) as (meteor, tokenizer, tok_name):
-        out["tokenizer"] = tok_name
-        refs_tok = tokenize_references(refs, tokenizer)  # once, for every side
-        for side, sents in single.items():
-            out[side] = caption_metrics(sents, refs, meteor, tokenizer, refs_tok)
-        if human and min(len(r) for r in refs) < 2:
-            log("human agreement skipped: it needs at least 2 references per image")
-        elif human:
-            out["human"] = cached_human_agreement(
-                refs, meteor, tokenizer, tok_name, human_cache, log
-            )
-    train_refs = [s for e in train_examples for s in e.sentences]
-    for side, sents in single.items():
-        out[side]["specificity"] = specificity(sents, train_refs)
-    out.setdefault("human", {})["specificity"] = specificity([r[0] for r in refs], train_refs)
-    out["judges"] = {k: v for k, v in judge.info.items() if k != "key"}
     split_features = features.get([e.rel_path for e in examples]) if features else None
-    for side, sents in single.items():
-        out[side].update(judged(judge, [[s] for s in sents], predicted, true, split_features))
-    out["human"].update(judged(judge, refs, predicted, true, split_features))
+    single = score_explanations(
+        out,
+        hyps,
+        refs,
+        predicted,
+        true,
+        [e.sentences for e in train_examples],
+        [e.label for e in train_examples],
+        judge,
+        split_features,
+        human,
+        use_java,
+        lookup,
+        human_cache,
+        log,
+    )
     if counterfactual and data is not None:
-        out["explanations"]["counterfactual"] = _counterfactual(
+        out["explanations"]["counterfactual"] = counterfactual_scores(
             model, data, decoding, reranker, judge
         )
     if AttributeTruth.available(root):
@@ -199,35 +163,6 @@ def evaluate_run(
         flat_keys = [k for k, r in zip(keys, refs, strict=True) for _ in r]
         out["human"]["attributes"] = truth.score(flat_keys, [s for r in refs for s in r])
     out["seconds"] = round(time.time() - start, 1)
-    out = _finite(out)
+    out = finite(out)
     write_json(run.metrics(split), out)
     return out
-
-
-def _lookup_sentences(train: list[Example], predicted: torch.Tensor) -> list[str] | None:
-    """The lookup table's answer to each decision: the predicted class's most central training
-    reference (None without training references)."""
-    sentences = [s for e in train for s in e.sentences]
-    if not sentences:
-        return None
-    labels = [e.label for e in train for _ in e.sentences]
-    table = class_lookup(sentences, labels, [e.sentences for e in train])
-    return [table.get(int(p), table[-1]) for p in predicted]
-
-
-def _counterfactual(model, data, decoding, reranker, judge) -> dict[str, Any]:
-    swap = counterfactual_explanations(model, data, decoding, reranker)
-    if swap is None:
-        return {"applicable": False, "why": "r(x) holds only the input: no decision to swap"}
-    probs = judge.sentence_classifier.predict_proba(swap["sentences"])
-    moved = counterfactual_move(probs, swap["donor_predicted"], swap["own_predicted"])
-    return {"applicable": True, "swapped": swap["swapped"], **moved}
-
-
-def _finite(obj: Any) -> Any:
-    """JSON has no NaN: write None instead."""
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, float) and math.isnan(obj):
-        return None
-    return obj

@@ -75,8 +75,23 @@ def judges(
     )
     train = train if train is not None else layout.split("train", skip_missing=True)
     heldout = _scorer_data(train, "train references", features)
+    return train_judges(run.scorers("judge"), data, heldout, len(layout.class_names), log)
+
+
+def train_judges(
+    folder: str | Path,
+    data: ScorerData,
+    heldout: ScorerData | None,
+    num_classes: int,
+    log: Callable[[str], None] = print,
+) -> Scorers:
+    """Judges trained on ``data`` (the validation references; with features, a retrieval
+    model too), cached in ``folder``; their info holds their accuracy on ``heldout`` (the
+    training references), which they never saw."""
 
     def describe(s: Scorers) -> dict[str, Any]:
+        if heldout is None:
+            return {}
         out: dict[str, Any] = {"heldout": heldout.source}
         flat, labels = heldout.flat()
         truth = torch.tensor(labels)
@@ -88,9 +103,7 @@ def judges(
             out["heldout_retrieval"] = retrieval_metrics(s, first, heldout.features)
         return out
 
-    return load_or_train(
-        run.scorers("judge"), "judge", data, len(layout.class_names), log, describe
-    )
+    return load_or_train(folder, "judge", data, num_classes, log, describe)
 
 
 def retrieval_metrics(
