@@ -295,9 +295,9 @@ def test_every_decoder_explains_a_trained_model(trained):
         model.explain(x, Decoding(method="contrastive", distractor="rival"))
 
 
-def test_prepare_decoding_reads_the_training_split_once(trained, monkeypatch):
+def test_an_opened_run_reads_the_training_split_once(trained, monkeypatch):
     """A reranked contrastive decoding with a bank distractor: the reranker and the bank come
-    from one reading of the training split, none when the caller gives it or nothing needs it."""
+    from one reading of the training split, none when nothing needs it."""
     import interpnet.workflows.run as workflow
 
     run, model, _ = trained
@@ -310,18 +310,18 @@ def test_prepare_decoding_reads_the_training_split_once(trained, monkeypatch):
 
     monkeypatch.setattr(workflow, "model_split", counted)
     both = Decoding(method="contrastive", distractor="class-mean", rerank="class")
-    quiet = {"progress": False, "log": lambda _: None}
-    decoding, reranker = workflow.prepare_decoding(model, cfg, run, both, **quiet)
+    opened = workflow.Run(run, model=model, progress=False, log=lambda _: None)
+    decoding, reranker = opened.prepare(both)
     assert reads == ["train"] and reranker is not None
     assert decoding.bank.summary()["images"] == len(model_split(model, cfg, "train", False))
-    train = model_split(model, cfg, "train", progress=False)
-    again, _ = workflow.prepare_decoding(model, cfg, run, both, train=train, **quiet)
-    assert reads == ["train"]  # given: not read again
+    again, _ = opened.prepare(both)
+    assert reads == ["train"]  # read once by this run
     torch.testing.assert_close(again.bank.class_means, decoding.bank.class_means)
     greedy = Decoding()
-    assert workflow.prepare_decoding(model, cfg, run, greedy, **quiet) == (greedy, None)
+    fresh = workflow.Run(run, model=model, progress=False, log=lambda _: None)
+    assert fresh.prepare(greedy) == (greedy, None)
     kept = (decoding, reranker)  # a bank and a reranker already there are kept
-    assert workflow.prepare_decoding(model, cfg, run, decoding, reranker, **quiet) == kept
+    assert fresh.prepare(decoding, reranker) == kept
     assert reads == ["train"]
 
 

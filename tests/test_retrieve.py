@@ -13,7 +13,7 @@ from interpnet.errors import ConfigError
 from interpnet.report.html import _describe_decoding
 from interpnet.text import Vocabulary, detokenize, tokenize
 from interpnet.training.rewards import run_reranker
-from interpnet.workflows.run import model_split, prepare_decoding, run_config
+from interpnet.workflows.run import Run, model_split, run_config
 
 from .conftest import fit_config, peaky_explainer, tiny_config
 
@@ -163,8 +163,8 @@ def test_a_trained_model_explains_with_its_decisions_training_sentences(trained)
     assert all(e.sentence in by_class[e.label] for e in ranked)
     heavy = Decoding(method="retrieve", references=bank, rerank="class", rerank_weight=1e6)
     assert [e.sentence for e in model.explain(x, heavy, reranker)] == [e.sentence for e in out]
-    # prepare_decoding builds the bank from the run's training split
-    ready, _ = prepare_decoding(model, run_config(run), run, Decoding(method="retrieve"), **QUIET)
+    # an opened run builds the bank from its training split
+    ready, _ = Run(run, model=model, **QUIET).prepare(Decoding(method="retrieve"))
     assert torch.equal(ready.references.ids, bank.ids)
     # with the references added to 3 samples, an input keeps the samples' own choice (the same
     # draws: retrieval takes none) or a training sentence of its decision

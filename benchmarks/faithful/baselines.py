@@ -60,14 +60,13 @@ from interpnet.metrics.consensus import (
     most_central,
 )
 from interpnet.metrics.specificity import specificity
-from interpnet.model import InterpNet
 from interpnet.rundir import RunDirectory
 from interpnet.text import words
 from interpnet.training.rewards import reward_scorers
 from interpnet.workflows.evaluate import caption_tools, evaluate_run
 from interpnet.workflows.explain import write_jsonl
 from interpnet.workflows.judges import JUDGE_BACKBONE, judge_features
-from interpnet.workflows.run import model_split, open_run_layout, run_config
+from interpnet.workflows.run import Run
 
 RESULTS = Path(__file__).parent / "results"
 # name -> how many images one sentence may serve (None: any number)
@@ -152,8 +151,8 @@ def main(argv: list[str]) -> int:
     )
     args = p.parse_args(argv)
     run = args.run.resolve()
-    cfg = run_config(run)
-    layout = open_run_layout(cfg)
+    opened = Run(run, progress=False, log=log)
+    cfg, layout = opened.config, opened.layout
     tail = "" if args.split == "test" else f"-{args.split}"
     out_path = RESULTS / f"baselines-{args.dataset}{tail}.json"
     results = json.loads(out_path.read_text()) if out_path.is_file() else {}
@@ -191,8 +190,8 @@ def main(argv: list[str]) -> int:
         mark_choice(args, results, save)
         return 0
     start = time.time()
-    model = InterpNet.from_pretrained(run)
-    data = model_split(model, cfg, args.split, False, layout)
+    model = opened.model
+    data = opened.split(args.split)
     with torch.no_grad():
         logits, r = model.introspect_split(data)  # the decisions, and r(x) for rx-retrieval
     predicted, r = logits.argmax(1).cpu(), r.cpu()
@@ -225,7 +224,7 @@ def main(argv: list[str]) -> int:
 
     def introspection(weight: float) -> list[str]:
         if not ranked:
-            train_data = model_split(model, cfg, "train", False, layout)
+            train_data = opened.split("train")
             scorers = reward_scorers(model, train_data, run, log)
             with torch.no_grad():
                 text = scorers.retrieval.encode_text(train_refs)

@@ -20,7 +20,7 @@ import torch
 
 from interpnet.metrics.consensus import ConsensusSimilarity, centrality
 from interpnet.scorers.sentence_classifier import SentenceClassifier
-from interpnet.workflows.run import open_run_layout, run_config
+from interpnet.workflows.run import Run
 
 RESULTS = Path(__file__).parent / "results"
 WEIGHTS = (0.5, 1.0, 2.0)  # centrality weights beside the reward classifier's probability
@@ -34,7 +34,7 @@ def main(argv: list[str]) -> int:
     scorers = args.run / "scorers"
     reward, _ = SentenceClassifier.load(scorers / "reward" / "sentence_classifier")
     judge, _ = SentenceClassifier.load(scorers / "judge" / "sentence_classifier")
-    layout = open_run_layout(run_config(args.run))
+    layout = Run(args.run, progress=False).layout
     train = layout.split("train", skip_missing=True)
     refs = [s for e in train for s in e.sentences]
     labels = torch.tensor([e.label for e in train for _ in e.sentences])

@@ -16,19 +16,18 @@ from pathlib import Path
 
 import torch
 
-from interpnet.model import InterpNet
-from interpnet.workflows.run import model_split, run_config
+from interpnet.workflows.run import Run
 
 RESULTS = Path(__file__).parent / "results"
 
 
 def main(argv: list[str]) -> int:
     run, name = Path(argv[0]), argv[1]
-    model = InterpNet.from_pretrained(run)
-    cfg = run_config(run)
+    opened = Run(run, progress=False)
+    model = opened.model
     out = {"run": str(run)}
     for split in ("train", "val", "test"):
-        data = model_split(model, cfg, split, False)
+        data = opened.split(split)
         logits, _ = model.introspect_split(data)
         probs = torch.softmax(logits, dim=-1).cpu()
         top, pred = probs.max(dim=1)

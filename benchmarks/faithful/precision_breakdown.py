@@ -18,9 +18,8 @@ import sys
 from pathlib import Path
 
 from interpnet.metrics.attributes import AttributeTruth
-from interpnet.model import InterpNet
 from interpnet.workflows.explain import explain_split
-from interpnet.workflows.run import model_split, run_config
+from interpnet.workflows.run import Run
 
 OUT = Path(__file__).parent / "results" / "precision-breakdown-synthbirds.json"
 
@@ -35,8 +34,8 @@ def main(argv: list[str]) -> int:
     for run in runs:
         if run.name in results:
             continue
-        model = InterpNet.from_pretrained(run)
-        test = model_split(model, run_config(run, str(root)), "test", False)
+        opened = Run(run, str(root), progress=False)
+        model, test = opened.model, opened.split("test")
         # no n-gram blocking: as the committed results were measured (it came later)
         records = explain_split(model, test, progress=False, no_repeat_ngram=0)
         keys, sentences = [r["key"] for r in records], [r["explanation"] for r in records]

@@ -18,9 +18,8 @@ from pathlib import Path
 from probe_contrastive import GRIDS, REFERENCE
 from run import LABEL_SET, RESULTS
 
-from interpnet.model import InterpNet
 from interpnet.workflows.explain import explain_inputs
-from interpnet.workflows.run import model_split, run_config, with_banks
+from interpnet.workflows.run import Run
 
 DECODERS = ("contrast0.8-mean", "contrast0.6-neighbour")
 BATCHES = (256, 64)
@@ -38,15 +37,13 @@ def main(argv: list[str]) -> int:
         choice = json.loads((folder / f"choice-{run.name}-bank.json").read_text())["chosen"]
         decoders = (REFERENCE["bank"], choice)  # the batch mean beside it
     grid_decoders = GRIDS[grid[0] if grid else "batch"]
-    model = InterpNet.from_pretrained(run)
+    opened = Run(run, progress=False)
+    model = opened.model
     out = {"run": str(run), "batches": BATCHES}
-    cfg = run_config(run)
     # a bank decoder gets its bank from the training split (read once), once for both splits
-    banked = any(grid_decoders[n].needs_bank for n in decoders)
-    train = model_split(model, cfg, "train", False) if banked else None
-    decodings = {n: with_banks(model, cfg, grid_decoders[n], False, train=train) for n in decoders}
+    decodings = {n: opened.prepare(grid_decoders[n])[0] for n in decoders}
     for split in ("val", "test"):
-        data = model_split(model, cfg, split, False)
+        data = opened.split(split)
         for name, decoding in decodings.items():
             sentences = [
                 [

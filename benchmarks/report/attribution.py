@@ -23,11 +23,8 @@ from pathlib import Path
 import torch
 
 from interpnet.attribution import WordAttributor
-from interpnet.data.layouts import split_examples
-from interpnet.model import InterpNet
-from interpnet.rundir import RunDirectory
 from interpnet.workflows.explain import align_records, read_jsonl
-from interpnet.workflows.run import model_split, open_run_layout, run_config
+from interpnet.workflows.run import Run
 
 RESULTS = Path(__file__).parent / "results"
 COLOURS = set(
@@ -123,13 +120,11 @@ def main(argv: list[str]) -> int:
     p.add_argument("--limit", type=int, default=0, help="first N images only (0: all)")
     p.add_argument("--steps", type=int, default=32)
     args = p.parse_args(argv)
-    run = RunDirectory(args.run_dir)
-    model = InterpNet.from_pretrained(run.path)
-    cfg = run_config(run.path)
-    layout = open_run_layout(cfg)
-    examples = split_examples(layout, args.split, cfg.skip_missing, print)
+    opened = Run(args.run_dir, progress=False)
+    run, model = opened.directory, opened.model
+    examples = opened.examples(args.split)
     records = align_records(read_jsonl(run.explanations(args.split)), examples, "explanations")
-    data = model_split(model, cfg, args.split, False, layout)
+    data = opened.split(args.split)
     n = min(len(examples), args.limit) if args.limit else len(examples)
     attributor = WordAttributor(model, n_steps=args.steps, heatmap_layer=None)
     work = args.work / args.name

@@ -24,6 +24,7 @@ from interpnet.training import Trainer, TrainingArgs, build_model, fit
 from interpnet.workflows.evaluation import Evaluation, evaluate
 from interpnet.workflows.explain import explain_files
 from interpnet.workflows.rerank import Reranker
+from interpnet.workflows.run import Run
 
 __version__ = "0.1.0"
 
@@ -40,6 +41,7 @@ __all__ = [
     "LRCNExplainer",
     "MLPClassifier",
     "Reranker",
+    "Run",
     "RunDirectory",
     "Trainer",
     "TrainingArgs",

@@ -13,7 +13,7 @@ from interpnet.rundir import RunDirectory
 from interpnet.storage import write_json
 from interpnet.training import TrainConfig
 from interpnet.workflows.explain import explain_split, format_samples, split_accuracy, write_jsonl
-from interpnet.workflows.run import model_split
+from interpnet.workflows.run import Run
 from interpnet.workflows.train import configured_trainer
 
 # A small configuration that runs the whole demo in a few minutes on 2 CPU cores, with the
@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"data: SynthBirds {asdict(DEMO_DATA)} in {data_root}")
     print(f"run directory: {run_dir}")
     model = configured_trainer(cfg, run_dir, progress=progress).fit()
-    test = model_split(model, cfg, "test", progress)
+    test = Run(run_dir, model=model, progress=progress).split("test")
     records = explain_split(model, test, progress=progress)
     write_jsonl(RunDirectory(run_dir).explanations("test"), records)
     accuracy = split_accuracy(records)

@@ -8,12 +8,10 @@ from interpnet.cli.hints import add_trust_flag, stored_data_root_hint
 from interpnet.decoding import Decoding
 from interpnet.decoding.contrastive import DISTRACTORS
 from interpnet.decoding.strategy import METHODS
-from interpnet.devices import resolve_device
 from interpnet.errors import InterpnetError
-from interpnet.model import InterpNet
 from interpnet.training.rewards import RERANK_SCORES
-from interpnet.workflows.explain import explain_files, explain_split, split_accuracy, write_jsonl
-from interpnet.workflows.run import model_split, prepare_decoding, run_config
+from interpnet.workflows.explain import explain_run, split_accuracy, write_jsonl
+from interpnet.workflows.run import Run
 
 
 def add_decoding_flags(p: argparse.ArgumentParser) -> None:
@@ -168,14 +166,13 @@ def run(args: argparse.Namespace) -> int:
     decoding = decoding_from_args(args)
     if not args.inputs and not args.split:
         raise InterpnetError("give image files to explain, or --split NAME")
-    model = InterpNet.from_pretrained(args.run_dir, trust_code=args.trust_code)
-    model = model.to(resolve_device(args.device))
+    opened = Run(args.run_dir, args.data_root, None, args.device, args.trust_code, not args.quiet)
+    opened.model  # noqa: B018 - the model first: a run that cannot load is the first error
     readers = [f"--split {args.split}"] if args.split else []
     readers += ["--rerank"] if decoding.rerank else []
     readers += [f"--distractor {decoding.distractor}"] if decoding.needs_bank else []
     if decoding.needs_references:
         readers.append("--add-references" if decoding.add_references else "--decode retrieve")
-    cfg = run_config(args.run_dir, args.data_root) if readers else None
     if readers:
         what = f"{' and '.join(readers)} read{'s' if len(readers) == 1 else ''} the run's data"
         args.data_root_hint = (
@@ -183,22 +180,7 @@ def run(args: argparse.Namespace) -> int:
             if args.data_root
             else f"{what}; {stored_data_root_hint(args.run_dir)}"
         )
-    split = None
-    if args.split:
-        split = model_split(model, cfg, args.split, not args.quiet, log=print)
-    decoding, reranker = prepare_decoding(
-        model,
-        cfg,
-        args.run_dir,
-        decoding,
-        progress=not args.quiet,
-        train=split if args.split == "train" else None,
-    )
-    decode = {"decoding": decoding, "reranker": reranker}
-    if split is not None:
-        records = explain_split(model, split, progress=not args.quiet, **decode)
-    else:
-        records = explain_files(model, args.inputs, progress=not args.quiet, **decode)
+    records = explain_run(opened, args.inputs, args.split, decoding)
     for r in records:
         print(f"{r['key']}\t{r['class_name']}\t{r['probability']:.3f}\t{r['explanation']}")
     if args.split:

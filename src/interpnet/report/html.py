@@ -36,7 +36,7 @@ from interpnet.scorers.store import load_cached
 from interpnet.storage import atomic_write_bytes, read_json
 from interpnet.text import words
 from interpnet.workflows.explain import align_records, read_jsonl
-from interpnet.workflows.run import open_run_layout, run_config
+from interpnet.workflows.run import Run
 
 BAR_METRICS = {  # figure label -> path in metrics["explanations"] / metrics["human"]
     "fidelity": ("fidelity",),
@@ -201,8 +201,8 @@ def build_report(
                 "the run on it first"
             )
     out = Path(out) if out is not None else runs[0].path / f"report-{split}.html"
-    cfg = run_config(runs[0].path, data_root)
-    layout = open_run_layout(cfg)
+    first = Run(runs[0], data_root, progress=progress, log=log)
+    cfg, layout = first.config, first.layout
     examples = split_examples(layout, split, cfg.skip_missing, log)
     classes = layout.class_names
     true = torch.tensor([e.label for e in examples])

@@ -9,10 +9,8 @@ from typing import Any
 
 import torch
 
-from interpnet.data.layouts import split_examples
 from interpnet.decoding import Decoding
 from interpnet.decoding.rerank import Reranker
-from interpnet.devices import resolve_device
 from interpnet.errors import InterpnetError
 from interpnet.metrics.attributes import AttributeTruth
 from interpnet.model import InterpNet
@@ -20,7 +18,7 @@ from interpnet.rundir import RunDirectory
 from interpnet.storage import write_json
 from interpnet.workflows.explain import align_records, explain_split, read_jsonl, write_jsonl
 from interpnet.workflows.judges import JUDGE_BACKBONE, judge_features, judges
-from interpnet.workflows.run import model_split, open_run_layout, prepare_decoding, run_config
+from interpnet.workflows.run import Run
 from interpnet.workflows.scoring import counterfactual_scores, finite, score_explanations
 
 
@@ -70,15 +68,12 @@ def evaluate_run(
     :meth:`~interpnet.InterpNet.from_pretrained`). Undefined values are ``None``.
     """
     start = time.time()
-    run = RunDirectory(run_dir)
-    if model is None:
-        model = InterpNet.from_pretrained(run.path, trust_code=trust_code)
-        model = model.to(resolve_device(device))
+    opened = Run(run_dir, data_root, model, device, trust_code, progress, log)
+    run, model = opened.directory, opened.model
     decoding = decoding if decoding is not None else Decoding(**options)
-    cfg = run_config(run.path, data_root)
+    cfg, layout = opened.config, opened.layout
     root = cfg.data_root
-    layout = open_run_layout(cfg)
-    examples = split_examples(layout, split, cfg.skip_missing, log)
+    examples = opened.examples(split)
     data = None
     if explanations is not None:
         records = align_records(read_jsonl(explanations), examples, str(explanations))
@@ -90,18 +85,8 @@ def evaluate_run(
                 f"of the data (0 to {classes - 1})"
             )
     else:
-        data = model_split(model, cfg, split, progress, layout)
-        decoding, reranker = prepare_decoding(
-            model,
-            cfg,
-            run,
-            decoding,
-            reranker,
-            progress,
-            log,
-            layout,
-            data if split == "train" else None,
-        )
+        data = opened.split(split)
+        decoding, reranker = opened.prepare(decoding, reranker)
         records = explain_split(
             model, data, progress=progress, decoding=decoding, reranker=reranker
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from interpnet.errors import InterpnetError
 from interpnet.features.inputs import FileInputs
 from interpnet.model import InterpNet
 from interpnet.storage import atomic_write_bytes
+from interpnet.workflows.run import Run
 
 
 def explain_inputs(
@@ -97,6 +99,26 @@ def explain_split(
             }
         )
     return records
+
+
+def explain_run(
+    run: Run,
+    inputs: Sequence[str | Path] = (),
+    split: str | None = None,
+    decoding: Decoding | None = None,
+    reranker: Reranker | None = None,
+) -> list[dict[str, Any]]:
+    """What ``interpnet explain`` does: explain image files (``inputs``), or every image of a
+    ``split`` of the run's data, with the run's model; the decoding gets the banks and the
+    reranker it names from the run's training data (see :meth:`Run.prepare`)."""
+    if not inputs and not split:
+        raise InterpnetError("give image files to explain, or a split of the run's data")
+    data = run.split(split) if split else None  # before the training split a decoding reads
+    decoding, reranker = run.prepare(decoding or Decoding(), reranker)
+    decode = {"progress": run.progress, "decoding": decoding, "reranker": reranker}
+    if data is not None:
+        return explain_split(run.model, data, **decode)
+    return explain_files(run.model, list(inputs), **decode)
 
 
 def align_records(records: list[dict], examples: list[Example], source: str) -> list[dict]:

@@ -9,10 +9,9 @@ from pathlib import Path
 from interpnet.data.splits import SplitData
 from interpnet.errors import ConfigError
 from interpnet.model import InterpNet
-from interpnet.rundir import RunDirectory
 from interpnet.scorers.rewards import WeightedReward
 from interpnet.training.rewards import run_reranker
-from interpnet.workflows.run import model_split, run_config
+from interpnet.workflows.run import Run
 
 
 class Reranker:
@@ -37,14 +36,12 @@ class Reranker:
         when loaded; ``train``: its training items (``(input, label, sentences)``), needed for
         a run made with the Python API, read from the run's data otherwise (``data_root``
         overrides where that is)."""
-        run = RunDirectory(run_dir)
-        if model is None:
-            model = InterpNet.from_pretrained(run.path, trust_code=trust_code)
-        if train is None:
-            if not run.train_config.is_file() and data_root is None:
-                raise ConfigError(
-                    f"{run.path}: no record of its training data (a run made with the Python "
-                    "API); give its training items as train="
-                )
-            train = model_split(model, run_config(run.path, data_root), "train", progress)
-        return run_reranker(model, train, run, rerank, log)
+        run = Run(run_dir, data_root, model, trust_code=trust_code, progress=progress, log=log)
+        if train is not None:
+            return run_reranker(run.model, train, run.directory, rerank, log)
+        if not run.directory.train_config.is_file() and data_root is None:
+            raise ConfigError(
+                f"{run.path}: no record of its training data (a run made with the Python "
+                "API); give its training items as train="
+            )
+        return run.reranker(rerank)

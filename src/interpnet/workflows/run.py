@@ -188,25 +188,84 @@ def run_config(run_dir: str | Path, data_root: str | None = None) -> TrainConfig
     return cfg
 
 
-def prepare_decoding(
-    model: InterpNet,
-    cfg: TrainConfig,
-    run: RunDirectory | str | Path,
-    decoding: Decoding,
-    reranker: Reranker | None = None,
-    progress: bool = True,
-    log: Callable[[str], None] = print,
-    layout: Layout | None = None,
-    train: SplitData | None = None,
-) -> tuple[Decoding, Reranker | None]:
-    """``decoding`` and its reranker, ready to decode with a run made from a
-    :class:`TrainConfig`: the reranker its ``rerank`` names (:func:`run_reranker`, unless
-    ``reranker`` is given) and the banks it reads (:func:`with_banks`), all from one reading
-    of the config's training split as the model's inputs (``train``, when the caller holds
-    it)."""
-    wants_reranker = decoding.rerank is not None and reranker is None
-    if train is None and (wants_reranker or decoding.lacks_banks):
-        train = model_split(model, cfg, "train", progress, layout, log)
-    if wants_reranker:
-        reranker = run_reranker(model, train, run, decoding.rerank, log)
-    return with_banks(model, cfg, decoding, train=train), reranker
+class Run:
+    """A run directory, opened: its config (``data_root`` moves its data), its data as the
+    model's inputs, its model (loaded on first use onto ``device``, or given), the reranker of
+    its reward models, its judges, and the banks a decoding reads. Each is read once.
+
+    ``trust_code``: consent to build a ``package.module:factory`` classifier the run names (see
+    :meth:`~interpnet.InterpNet.from_pretrained`)."""
+
+    def __init__(
+        self,
+        path: str | Path | RunDirectory,
+        data_root: str | None = None,
+        model: InterpNet | None = None,
+        device: str = "auto",
+        trust_code: bool = False,
+        progress: bool = True,
+        log: Callable[[str], None] = print,
+    ) -> None:
+        self.directory = path if isinstance(path, RunDirectory) else RunDirectory(path)
+        self.directory.require_model()
+        self.data_root, self.device, self.trust_code = data_root, device, trust_code
+        self.progress, self.log = progress, log
+        self._model = model
+        self._config: TrainConfig | None = None
+        self._layout: Layout | None = None
+        self._splits: dict[str, SplitData] = {}
+
+    @property
+    def path(self) -> Path:
+        return self.directory.path
+
+    @property
+    def config(self) -> TrainConfig:
+        """The run's training configuration, its data root replaced by ``data_root``."""
+        if self._config is None:
+            self._config = run_config(self.path, self.data_root)
+        return self._config
+
+    @property
+    def layout(self) -> Layout:
+        """The run's data set (its splits, classes and examples)."""
+        if self._layout is None:
+            self._layout = open_run_layout(self.config)
+        return self._layout
+
+    @property
+    def model(self) -> InterpNet:
+        if self._model is None:
+            model = InterpNet.from_pretrained(self.path, trust_code=self.trust_code)
+            self._model = model.to(resolve_device(self.device))
+        return self._model
+
+    def examples(self, split: str) -> list:
+        """The examples (image path, label, references) of one split."""
+        return split_examples(self.layout, split, self.config.skip_missing, self.log)
+
+    def split(self, name: str) -> SplitData:
+        """One split as the model's inputs (preprocessed images, or cached features)."""
+        if name not in self._splits:
+            self._splits[name] = model_split(
+                self.model, self.config, name, self.progress, self.layout, self.log
+            )
+        return self._splits[name]
+
+    def reranker(self, rerank: str) -> Reranker:
+        """The reranker of score ``rerank`` from the run's reward models (trained on the
+        training references on first use, then cached in the run)."""
+        return run_reranker(self.model, self.split("train"), self.directory, rerank, self.log)
+
+    def prepare(
+        self, decoding: Decoding, reranker: Reranker | None = None
+    ) -> tuple[Decoding, Reranker | None]:
+        """``decoding`` with the banks it reads and the reranker its ``rerank`` names (unless
+        ``reranker`` is given), from one reading of the training split."""
+        wants_reranker = decoding.rerank is not None and reranker is None
+        train = None
+        if wants_reranker or decoding.lacks_banks:
+            train = self.split("train")
+        if wants_reranker:
+            reranker = self.reranker(decoding.rerank)
+        return with_banks(self.model, self.config, decoding, train=train), reranker
