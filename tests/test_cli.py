@@ -2,12 +2,13 @@ import json
 import shutil
 import subprocess
 import sys
+from dataclasses import fields
 
 import pytest
 
 from interpnet.cli.main import build_parser, main
-from interpnet.cli.train_cmd import HELP
 from interpnet.errors import DataRootNotFound
+from interpnet.options import help_of
 from interpnet.training import TrainConfig
 from interpnet.workflows.evaluate import evaluate_run
 
@@ -109,6 +110,24 @@ def test_train_config_file_with_flag_override(tiny_birds, tmp_path):
     assert (saved.variant, saved.seed, saved.classifier_epochs) == ("captioning", 6, 1)
 
 
+def test_a_preset_then_a_config_file_in_sections_then_flags(tiny_birds, tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        f'[data]\ndata_root = "{tiny_birds}"\n'
+        '[conditioning]\nvariant = "custom"\nlayers = ["backbone.blocks.1"]\npool = "max"\n'
+        '[explainer]\nkind = "lrcn"\n[training]\nseed = 5\n'
+    )
+    run = tmp_path / "run"
+    argv = ["train", "--preset", "paper", "--config", str(cfg), "--seed", "6", *TINY_FLAGS]
+    assert main([*argv, "--out", str(run)]) == 0
+    saved = TrainConfig.from_file(run / "train_config.json")
+    assert (saved.recipe, saved.variant, saved.pool, saved.seed) == ("paper", "custom", "max", 6)
+    assert (
+        TrainConfig.preset("demo").hidden_dim == 256
+        and TrainConfig.preset("paper").recipe == "paper"
+    )
+
+
 def test_errors_are_one_line_with_nonzero_exit(tmp_path, capsys, trained_run):
     assert main(["explain", str(tmp_path / "missing"), "x.png"]) == 2
     err = capsys.readouterr().err.strip()
@@ -194,7 +213,26 @@ def test_every_command_has_help_for_every_option():
         for action in p._actions:
             if action.dest not in ("help", "dataset"):
                 assert action.help, f"{name} {action.dest} has no help"
-    assert set(HELP) == set(TrainConfig.__dataclass_fields__)
+    # each train option's help is written once, where it is declared, and --help shows it
+    train = sub.choices["train"].format_help()
+    for f in fields(TrainConfig):
+        assert help_of(f), f"{f.name} has no help"
+        assert "--" + f.name.replace("_", "-") in train
+
+
+def test_config_options_are_declared_once_in_their_sections():
+    from interpnet.training.config import SECTIONS
+
+    flat = [f.name for f in fields(TrainConfig)]
+    assert len(flat) == len(set(flat))
+    declared = {f.name for section in SECTIONS.values() for f in fields(section)}
+    assert set(flat) - {"explainer"} <= declared  # ExplainerConfig.kind is "explainer" here
+    cfg = TrainConfig(variant="custom", layers=["a"], pool="max", explainer="lrcn", hidden_dim=7)
+    assert cfg.conditioning().pool == "max" and cfg.explainer_config().hidden_dim == 7
+    sections = cfg.sections()
+    assert sections["conditioning"]["pool"] == "max" and sections["explainer"]["kind"] == "lrcn"
+    assert TrainConfig.from_dict(sections) == cfg  # a config file in sections
+    assert TrainConfig.from_dict(cfg.to_dict()) == cfg  # flat, as train_config.json
 
 
 def test_console_script_runs():

@@ -12,6 +12,7 @@ from interpnet.devices import resolve_device
 from interpnet.rundir import RunDirectory
 from interpnet.storage import write_json
 from interpnet.training import TrainConfig
+from interpnet.training.config import PRESETS
 from interpnet.workflows.explain import explain_split, format_samples, split_accuracy, write_jsonl
 from interpnet.workflows.run import Run
 from interpnet.workflows.train import configured_trainer
@@ -19,23 +20,12 @@ from interpnet.workflows.train import configured_trainer
 # A small configuration that runs the whole demo in a few minutes on 2 CPU cores, with the
 # paper's training recipe.
 DEMO_DATA = SynthBirdsConfig(species=50, images_per_species=50)
-DEMO_OVERRIDES = {
-    "recipe": "paper",
-    "cnn_channels": [16, 32, 64, 128],
-    "hidden_sizes": [256, 128],
-    "embed_dim": 128,
-    "hidden_dim": 256,
-    "fusion_dim": 256,
-    "classifier_epochs": 30,
-    "explainer_epochs": 12,
-    "explainer_batch_size": 64,
-    "patience": 5,
-}
+DEMO_OVERRIDES = PRESETS["demo"]
 
 
 def demo_config(data_root: str | Path, **overrides) -> TrainConfig:
     """The demo's training configuration: the paper's recipe, with a smaller model."""
-    return TrainConfig(data_root=str(data_root), **{**DEMO_OVERRIDES, **overrides})
+    return TrainConfig.preset("demo", data_root=str(data_root), **overrides)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

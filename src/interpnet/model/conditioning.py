@@ -19,12 +19,13 @@ feature vector the paper's MLP classifies; otherwise x is the classifier's input
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 from torch import nn
 
 from interpnet.errors import ConfigError
 from interpnet.introspector import Introspector
+from interpnet.options import option
 
 VARIANTS = ("captioning", "interpnet", "output-only", "gve-label", "gve", "custom")
 
@@ -33,13 +34,45 @@ VARIANTS = ("captioning", "interpnet", "output-only", "gve-label", "gve", "custo
 class Conditioning:
     """A conditioning variant, serialisable to JSON."""
 
-    variant: str = "interpnet"
-    num_hidden: int = 2
-    layers: list[str] = field(default_factory=list)
-    include_input: bool = False
-    include_softmax: bool = False
-    pool: str = "avg"
-    decision_label: bool = False
+    variant: str = option(
+        "interpnet",
+        help=(
+            "what the explainer reads: one of captioning, interpnet, output-only, gve-label, gve, "
+            "custom"
+        ),
+        choices=VARIANTS,
+    )
+    num_hidden: int = option(
+        2,
+        help="for variant interpnet: how many hidden layers r(x) includes (InterpNET_k)",
+    )
+    layers: list[str] = option(
+        factory=list,
+        help="for variant custom: module names whose activations form r(x)",
+    )
+    include_input: bool = option(
+        False,
+        help="for variant custom: add the classifier input to r(x)",
+    )
+    include_softmax: bool = option(
+        False,
+        help="for variant custom: add the softmax output to r(x)",
+    )
+    pool: str = option(
+        "avg",
+        help=(
+            "how a spatial activation (N, C, H, W) becomes a vector: 'avg' (global average "
+            "pooling), 'max', or 'flatten'"
+        ),
+        choices=("avg", "max", "flatten"),
+    )
+    decision_label: bool = option(
+        False,
+        help=(
+            "give the explainer a learned embedding of the classifier's decision (the argmax of "
+            "r(x)'s softmax) beside r(x)"
+        ),
+    )
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from interpnet.errors import ConfigError
+from interpnet.options import option
 
 
 @dataclass
@@ -20,12 +21,33 @@ class ExplainerConfig:
     """Which explainer (``kind``: a registered name, default the paper's LRCN-2f) and its sizes
     (the paper's defaults). ``label_embed_dim`` is used by the label variants only."""
 
-    kind: str = "lrcn"
-    embed_dim: int = 256
-    hidden_dim: int = 512
-    fusion_dim: int = 512
-    dropout: float = 0.2
-    label_embed_dim: int = 128
+    kind: str = option(
+        "lrcn",
+        help=(
+            "the explanation model: 'lrcn' (the paper's LRCN-2f) or another registered with "
+            "interpnet.register_explainer"
+        ),
+    )
+    embed_dim: int = option(
+        256,
+        help="explainer word-embedding size",
+    )
+    hidden_dim: int = option(
+        512,
+        help="explainer LSTM size (both LSTMs)",
+    )
+    fusion_dim: int = option(
+        512,
+        help="size of the linear layer fusing LSTM-1 output and r(x)",
+    )
+    dropout: float = option(
+        0.2,
+        help="dropout on the LSTM outputs",
+    )
+    label_embed_dim: int = option(
+        128,
+        help="for variant gve-label: class-embedding size",
+    )
 
     def __post_init__(self) -> None:
         explainer_class(self.kind)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from typing import Any, TypeVar
 
 from interpnet.errors import ConfigError
+from interpnet.options import option
 from interpnet.scorers.rewards import check_reward_weights
 
 OPTIMIZERS = ("adam", "adamw")
@@ -66,34 +67,156 @@ class TrainingArgs:
     same sentences every epoch (:func:`~interpnet.training.batching.length_buckets`).
     """
 
-    train_classifier: bool = False
-    classifier_epochs: int = 100
-    explainer_epochs: int = 100
-    batch_size: int = 32
-    explainer_batch_size: int = 32
-    lr_classifier: float = 1e-3
-    lr_explainer: float = 5e-4
-    optimizer: str = "adam"
-    weight_decay: float = 0.0
-    label_smoothing: float = 0.0
-    lr_decay: float = 0.5
-    augment: bool = True  # random left-right flips of training images (classifier phase)
-    patience: int = 10
-    discriminative_epochs: int = 0
-    rewards: dict[str, float] = field(default_factory=dict)
-    num_samples: int = 5
-    xe_weight: float = 0.1
-    lr_discriminative: float = 5e-5
-    discriminative_batch_size: int = 32
-    swap_fraction: float = 0.0
-    dropout_decisions: bool = False
-    cross_fit_folds: int = 0
-    class_groups: int = 0
-    length_bucketing: bool = True
-    min_count: int = 2
-    max_length: int = 30
-    seed: int = 0
-    device: str = "auto"
+    train_classifier: bool = option(
+        False,
+        help=(
+            "train the classifier first (phase 1), as the paper does; off: keep a classifier you "
+            "already trained as it is"
+        ),
+    )
+    classifier_epochs: int = option(
+        100,
+        help="maximum epochs of phase 1 (classifier)",
+    )
+    explainer_epochs: int = option(
+        100,
+        help="maximum epochs of phase 2 (explainer)",
+    )
+    batch_size: int = option(
+        32,
+        help="classifier batch size",
+    )
+    explainer_batch_size: int = option(
+        32,
+        help="explainer batch size, in (input, sentence) pairs",
+    )
+    lr_classifier: float = option(
+        1e-3,
+        help="Adam learning rate of the classifier",
+    )
+    lr_explainer: float = option(
+        5e-4,
+        help="Adam learning rate of the explainer",
+    )
+    optimizer: str = option(
+        "adam",
+        help="classifier-phase optimizer, one of ('adam', 'adamw') (default: the recipe's)",
+        choices=OPTIMIZERS,
+    )
+    weight_decay: float = option(
+        0.0,
+        help="classifier-phase weight decay (default: the recipe's)",
+    )
+    label_smoothing: float = option(
+        0.0,
+        help="classifier-phase label smoothing (default: the recipe's)",
+    )
+    lr_decay: float = option(
+        0.5,
+        help=(
+            "classifier phase: multiply the learning rate by this after an epoch without "
+            "improvement (the paper: 0.5; 1 = constant)"
+        ),
+    )
+    augment: bool = option(
+        True,
+        help=(
+            "flip training images left-right at random in phase 1 (the explainer phase always sees"
+            " the images as they are)"
+        ),
+    )
+    patience: int = option(
+        10,
+        help=(
+            "end a phase after this many epochs without validation improvement (after each, the "
+            "classifier's learning rate is multiplied by lr_decay, the explainer's halved)"
+        ),
+    )
+    discriminative_epochs: int = option(
+        0,
+        help=(
+            "maximum epochs of phase 3, policy-gradient fine-tuning of the explainer on the "
+            "rewards (default: none; 10 for variant gve)"
+        ),
+    )
+    rewards: dict[str, float] = option(
+        factory=dict,
+        help=(
+            "phase-3 rewards as NAME=WEIGHT: class-predicted (a reward sentence classifier's "
+            "probability of the predicted class), class-true, cider (CIDEr-D), cider-class "
+            "(CIDEr-D with document frequencies from the references of the image's own class), "
+            "retrieval (a retrieval model's probability of the image among its batch), "
+            "retrieval-neighbours (among the training images of its predicted class that look most"
+            " like it) (default: none; class-true=1 for variant gve)"
+        ),
+    )
+    num_samples: int = option(
+        5,
+        help=(
+            "phase 3: explanations sampled per image (the others' mean reward is each one's "
+            "baseline)"
+        ),
+    )
+    xe_weight: float = option(
+        0.1,
+        help="phase 3: weight of the teacher-forced loss kept beside the policy gradient",
+    )
+    lr_discriminative: float = option(
+        5e-5,
+        help="Adam learning rate of phase 3",
+    )
+    discriminative_batch_size: int = option(
+        32,
+        help="phase-3 batch size, in images",
+    )
+    swap_fraction: float = option(
+        0.0,
+        help=(
+            "phase 3, counterfactual training: share of images whose r(x) gets the hidden layers "
+            "and softmax of an image of another predicted class, rewarded for that class"
+        ),
+    )
+    dropout_decisions: bool = option(
+        False,
+        help=(
+            "phase 3: read the training images' r(x) with the classifier's dropout on (a new draw "
+            "per batch), so its decisions are as unsure as on unseen images"
+        ),
+    )
+    cross_fit_folds: int = option(
+        0,
+        help=(
+            "phase 3: the training images' softmax and predicted class from K copies of the "
+            "classifier, each trained on the other K-1 folds (0: off)"
+        ),
+    )
+    class_groups: int = option(
+        0,
+        help=(
+            "phase 3: batches of groups of M training images of one class, so the retrieval reward"
+            " compares each explanation with images of its own class (0: off)"
+        ),
+    )
+    length_bucketing: bool = option(
+        True,
+        help="explainer phase: batches of sentences of similar length (less padding)",
+    )
+    min_count: int = option(
+        2,
+        help="words seen fewer times in the training sentences become <unk>",
+    )
+    max_length: int = option(
+        30,
+        help="training sentences are cut to this many tokens",
+    )
+    seed: int = option(
+        0,
+        help="random seed (runs are deterministic on the CPU)",
+    )
+    device: str = option(
+        "auto",
+        help="'auto' (CUDA when available), 'cpu' or 'cuda'",
+    )
 
     def __post_init__(self) -> None:
         for f in fields(self):

@@ -1,9 +1,12 @@
-"""How the CLI builds a run: data, classifier, conditioning and options in one flat config,
-loadable from JSON or TOML and saved as the run's ``train_config.json``.
-
-Library users build the pieces themselves and hand them to :class:`~interpnet.training.Trainer`;
-this config is what ``interpnet train`` maps its flags to (see
-:func:`interpnet.workflows.train.configured_trainer`).
+"""One configuration for a run: :class:`TrainConfig`, composed of the sections a run is built
+from (:class:`DataConfig`, :class:`ClassifierConfig`, :class:`~interpnet.model.Conditioning`,
+:class:`~interpnet.model.ExplainerConfig`, :class:`~interpnet.training.TrainingArgs`). Every
+option is declared once, in its section, with its default and help text
+(:func:`interpnet.options.option`); the flat config, the CLI's flags and ``--help``, and config
+files (flat, or in sections) are generated from them. ``interpnet train`` maps its flags to it
+and saves it as the run's ``train_config.json`` (see
+:func:`interpnet.workflows.train.configured_trainer`); library users build the sections'
+objects themselves.
 """
 
 from __future__ import annotations
@@ -11,13 +14,16 @@ from __future__ import annotations
 import json
 import math
 import tomllib
-from dataclasses import asdict, dataclass, field, fields
+import typing
+from dataclasses import MISSING, asdict, dataclass, field, fields, make_dataclass
 from pathlib import Path
 from typing import Any
 
+from interpnet.data.layouts import DATASETS
 from interpnet.errors import ConfigError, InterpnetError
 from interpnet.model.conditioning import VARIANTS, Conditioning
 from interpnet.model.explainer import ExplainerConfig
+from interpnet.options import option
 from interpnet.training.args import TrainingArgs, options_from_dict
 
 # Regularisation of the classifier phase. "paper" is the InterpNET paper's recipe exactly (Adam,
@@ -43,80 +49,199 @@ RECIPES: dict[str, dict[str, Any]] = {
     },
 }
 _RECIPE_KEYS = tuple(RECIPES["paper"])
+
+# Named starting points of a config (flags and config files override them): interpnet's
+# defaults, the InterpNET paper's recipe, and the demo's (the paper's recipe with a model small
+# enough to run the whole demo in a few minutes on 2 CPU cores).
+PRESETS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "paper": {"recipe": "paper"},
+    "demo": {
+        "recipe": "paper",
+        "cnn_channels": [16, 32, 64, 128],
+        "hidden_sizes": [256, 128],
+        "embed_dim": 128,
+        "hidden_dim": 256,
+        "fusion_dim": 256,
+        "classifier_epochs": 30,
+        "explainer_epochs": 12,
+        "explainer_batch_size": 64,
+        "patience": 5,
+    },
+}
 # built by the CLI, not Trainer
 DROPOUT_OPTIONS = ("classifier_dropout", "classifier_input_dropout")
 
 
 @dataclass
-class TrainConfig:
-    """Everything ``interpnet train`` needs. Options left ``None`` take the recipe's value."""
+class DataConfig:
+    """Where a run's data is and how its images become the classifier's input."""
 
-    data_root: str = ""
-    dataset: str = "auto"  # "auto", "cub", "synthbirds", "flowers" or "generic"
-    splits: str = "auto"  # "auto", "official" or a folder holding train.txt / val.txt / test.txt
-    val_fraction: float = 0.1  # generic layout without a split column
-    test_fraction: float = 0.1
-    features: str = ""  # a feature-cache folder: train the MLP on backbone features
-    backbone: str = "efficientnet-lite0"
-    backbone_layers: list[str] = field(default_factory=list)
-    skip_missing: bool = False
-    image_size: int | None = None  # 64 for the built-in CNN, 224 for torchvision/timm models
-    image_resize: int | None = None  # shorter side before the centre crop (default: size)
-    image_mean: list[float] = field(default_factory=list)  # empty: inputs in [0, 1]
-    image_std: list[float] = field(default_factory=list)
-    # classifier
-    classifier: str = ""  # "" = built-in; "torchvision/<arch>", "timm/<name>", "pkg.mod:factory"
-    classifier_weights: str = ""  # .safetensors/.pt/.pth/.bin state dict for --classifier
-    freeze_classifier: bool = False
-    recipe: str = "default"  # "default" or "paper"
-    cnn_channels: list[int] = field(default_factory=lambda: [32, 64, 128, 128])
-    hidden_sizes: list[int] = field(default_factory=lambda: [500, 300])
-    classifier_dropout: float | None = None
-    classifier_input_dropout: float | None = None
-    # conditioning
-    variant: str = "interpnet"
-    num_hidden: int = 2
-    layers: list[str] = field(default_factory=list)  # for variant "custom"
-    include_input: bool = False
-    include_softmax: bool = False
-    decision_label: bool = False
-    # explainer
-    explainer: str = "lrcn"  # a registered explainer (interpnet.register_explainer)
-    embed_dim: int = 256
-    hidden_dim: int = 512
-    fusion_dim: int = 512
-    dropout: float = 0.2
-    label_embed_dim: int = 128
-    min_count: int = 2
-    max_length: int = 30
-    # optimisation
-    augment: bool = True
-    classifier_epochs: int = 100
-    explainer_epochs: int = 100
-    batch_size: int = 32
-    explainer_batch_size: int = 32
-    lr_classifier: float = 1e-3
-    lr_explainer: float = 5e-4
-    optimizer: str | None = None
-    weight_decay: float | None = None
-    label_smoothing: float | None = None
-    lr_decay: float | None = None
-    patience: int = 10
-    # discriminative phase (None: off, or 10 epochs of the true-class reward for variant gve)
-    discriminative_epochs: int | None = None
-    rewards: dict[str, float] = field(default_factory=dict)
-    num_samples: int = 5
-    xe_weight: float = 0.1
-    lr_discriminative: float = 5e-5
-    discriminative_batch_size: int = 32
-    swap_fraction: float = 0.0
-    dropout_decisions: bool = False
-    cross_fit_folds: int = 0
-    class_groups: int = 0
-    length_bucketing: bool = True
-    seed: int = 0
-    device: str = "auto"
+    data_root: str = option(
+        "",
+        help=(
+            "data root: a folder with metadata.jsonl/metadata.csv (your own images), the CUB "
+            "layout (CUB_200_2011/ + text_c10/, e.g. SynthBirds) or Oxford-102"
+        ),
+    )
+    dataset: str = option(
+        "auto",
+        help=(
+            "'auto' (detected from the data root), 'cub', 'synthbirds', 'flowers' or 'generic' "
+            "(metadata.jsonl / metadata.csv)"
+        ),
+        choices=DATASETS,
+    )
+    splits: str = option(
+        "auto",
+        help=(
+            "CUB layout: 'auto' (split files in <root>/splits or <root>/splits/gve, else the "
+            "official split with a seeded validation part), 'official', or a folder holding "
+            "train.txt/val.txt/test.txt or GVE's train_noCub.txt/val.txt/test.txt"
+        ),
+    )
+    val_fraction: float = option(
+        0.1, help="generic layout without a split column: share of each class for val"
+    )
+    test_fraction: float = option(
+        0.1, help="generic layout without a split column: share of each class for test"
+    )
+    features: str = option(
+        "",
+        help=(
+            "feature-cache folder: classify frozen-backbone features of the images with the "
+            "paper's MLP (extracted into it first if needed) instead of training a CNN on pixels"
+        ),
+    )
+    backbone: str = option(
+        "efficientnet-lite0",
+        help=(
+            "with features: the pretrained backbone: efficientnet-lite0, torchvision/<arch> or "
+            "timm/<name> (their weights from the local cache, never downloaded)"
+        ),
+    )
+    backbone_layers: list[str] = option(
+        factory=list,
+        help=(
+            "with features: intermediate backbone modules to save too; they are exposed to the "
+            "introspector as side.<name> (use variant custom to read them)"
+        ),
+    )
+    skip_missing: bool = option(
+        False, help="drop (and count) images whose image or text file is missing"
+    )
+    image_size: int | None = option(
+        None,
+        help=(
+            "images are resized (shorter side) and centre-cropped to this size (default: 64 for "
+            "the built-in CNN, 224 for torchvision models)"
+        ),
+    )
+    image_resize: int | None = option(
+        None,
+        help=(
+            "shorter side before the centre crop (default: the image size; 256 for torchvision "
+            "models at 224)"
+        ),
+    )
+    image_mean: list[float] = option(
+        factory=list,
+        help=(
+            "3 values: normalise image inputs as (x - mean) / std (x in [0, 1]; default: none, or "
+            "ImageNet's for torchvision models)"
+        ),
+    )
+    image_std: list[float] = option(factory=list, help="3 values, with image_mean")
 
+
+@dataclass
+class ClassifierConfig:
+    """The classifier a run explains (built-in, torchvision, timm or a factory) and the
+    regularisation recipe of its phase; ``None`` takes the recipe's value."""
+
+    classifier: str = option(
+        "",
+        help=(
+            "your classifier instead of the built-in one: torchvision/<arch>, timm/<name> (both "
+            "need the vision extra) or package.module:factory (a callable returning an nn.Module, "
+            "given num_classes= when it takes it); the run records it, so explain/evaluate rebuild"
+            " it (a factory only with trust_code)"
+        ),
+    )
+    classifier_weights: str = option(
+        "",
+        help=(
+            "weights for classifier: a state dict in a .safetensors, .pt, .pth or .bin file "
+            "(torch.save; read without unpickling code), also a training checkpoint holding one "
+            "under state_dict, model_state_dict, model or ema"
+        ),
+    )
+    freeze_classifier: bool = option(
+        False,
+        help=(
+            "keep the classifier as it is (skip phase 1) and train only the explainer on its "
+            "activations"
+        ),
+    )
+    recipe: str = option(
+        "default",
+        help=(
+            "classifier-phase regularisation: one of ['default', 'paper']; 'paper' is the "
+            "InterpNET paper's (Adam, no regularisation), 'default' adds dropout, weight decay and"
+            " label smoothing"
+        ),
+        choices=tuple(RECIPES),
+    )
+    cnn_channels: list[int] = option(
+        factory=lambda: [32, 64, 128, 128], help="channels of the CNN classifier's conv blocks"
+    )
+    hidden_sizes: list[int] = option(
+        factory=lambda: [500, 300],
+        help="sizes of the classifier's ReLU hidden layers (the paper's MLP)",
+    )
+    classifier_dropout: float | None = option(
+        None, help="dropout after each hidden layer of the built-in classifier's MLP"
+    )
+    classifier_input_dropout: float | None = option(
+        None, help="dropout on the input features of the built-in MLP on backbone features"
+    )
+
+
+# TrainingArgs options whose flat value is None unless given: the recipe's (classifier phase),
+# or, for discriminative_epochs and rewards, the variant's (gve trains phase 3 by default)
+_FROM_RECIPE = frozenset(RECIPES["paper"]) - set(DROPOUT_OPTIONS)
+_DERIVED = ("train_classifier",)  # from freeze_classifier
+_FLAT_NAMES = {"kind": "explainer"}  # ExplainerConfig.kind is the flat config's "explainer"
+SECTIONS: dict[str, type] = {
+    "data": DataConfig,
+    "classifier": ClassifierConfig,
+    "conditioning": Conditioning,
+    "explainer": ExplainerConfig,
+    "training": TrainingArgs,
+}
+
+
+def _flat_fields() -> list[tuple[str, Any, Any]]:
+    """(name, type, field) of every option of every section, each declared once."""
+    out = []
+    for section in SECTIONS.values():
+        hints = typing.get_type_hints(section)
+        for f in fields(section):
+            if f.name in _DERIVED:
+                continue
+            meta = dict(f.metadata)
+            kind, default, factory = hints[f.name], f.default, f.default_factory
+            if f.name in _FROM_RECIPE or f.name == "discriminative_epochs":
+                kind, default, factory = kind | None, None, MISSING
+            if factory is not MISSING:
+                made = field(default_factory=factory, metadata=meta)
+            else:
+                made = field(default=default, metadata=meta)
+            out.append((_FLAT_NAMES.get(f.name, f.name), kind, made))
+    return out
+
+
+class _TrainConfigMethods:
     def __post_init__(self) -> None:
         for f in fields(self):
             values = getattr(self, f.name)
@@ -172,18 +297,20 @@ class TrainConfig:
         )
 
     def conditioning(self) -> Conditioning:
-        return Conditioning(
-            self.variant,
-            self.num_hidden,
-            self.layers,
-            self.include_input,
-            self.include_softmax,
-            decision_label=self.decision_label,
-        )
+        return Conditioning(**self._section("conditioning"))
 
     def explainer_config(self) -> ExplainerConfig:
-        sizes = {f.name: getattr(self, f.name) for f in fields(ExplainerConfig) if f.name != "kind"}
-        return ExplainerConfig(kind=self.explainer, **sizes)
+        return ExplainerConfig(**self._section("explainer"))
+
+    def _section(self, name: str) -> dict[str, Any]:
+        """This config's values of one section's options, by the section's field names."""
+        names = [f.name for f in fields(SECTIONS[name]) if f.name not in _DERIVED]
+        return {n: getattr(self, _FLAT_NAMES.get(n, n)) for n in names}
+
+    def sections(self) -> dict[str, dict[str, Any]]:
+        """The options by section (``data``, ``classifier``, ``conditioning``, ``explainer``,
+        ``training``), as a config file may hold them."""
+        return {name: self._section(name) for name in SECTIONS}
 
     # ---- files ----------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -191,22 +318,61 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "config") -> TrainConfig:
-        return options_from_dict(cls, data, source)
+        """From flat options (``train_config.json``, or a config file) or options in sections
+        (``{"data": {...}, "training": {...}}``, the names of :meth:`sections`)."""
+        return options_from_dict(cls, flat_options(data), source)
+
+    @classmethod
+    def preset(cls, name: str, **overrides: Any) -> TrainConfig:
+        """The named preset (:data:`PRESETS`: ``default``, ``paper``, ``demo``) with
+        ``overrides``."""
+        if name not in PRESETS:
+            raise ConfigError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+        return cls.from_dict({**PRESETS[name], **overrides}, f"preset {name!r}")
 
     @classmethod
     def from_file(cls, path: str | Path) -> TrainConfig:
-        """Read a ``.json`` or ``.toml`` file of options (names as in this class)."""
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise InterpnetError(f"{path}: config file not found") from None
-        except (OSError, UnicodeDecodeError) as err:
-            raise InterpnetError(f"{path}: cannot read config ({err})") from None
-        try:
-            data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
-        except (json.JSONDecodeError, tomllib.TOMLDecodeError) as err:
-            raise InterpnetError(f"{path}: cannot parse config ({err})") from None
-        if not isinstance(data, dict):
-            raise InterpnetError(f"{path}: a config is a table/object of options")
-        return cls.from_dict(data, str(path))
+        """Read a ``.json`` or ``.toml`` file of options: flat (names as in this class) or in
+        sections (:meth:`sections`)."""
+        return cls.from_dict(read_options(path), str(path))
+
+
+def flat_options(data: dict[str, Any]) -> dict[str, Any]:
+    """Options given flat or in sections (``{"data": {...}, ...}``), flat."""
+    flat = {k: v for k, v in data.items() if k not in SECTIONS or not isinstance(v, dict)}
+    for name, values in data.items():
+        if name in SECTIONS and isinstance(values, dict):
+            for key, value in values.items():
+                flat[_FLAT_NAMES.get(key, key)] = value
+    return flat
+
+
+def read_options(path: str | Path) -> dict[str, Any]:
+    """The options a ``.json`` or ``.toml`` config file gives, flat."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InterpnetError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise InterpnetError(f"{path}: cannot read config ({err})") from None
+    try:
+        data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as err:
+        raise InterpnetError(f"{path}: cannot parse config ({err})") from None
+    if not isinstance(data, dict):
+        raise InterpnetError(f"{path}: a config is a table/object of options")
+    return flat_options(data)
+
+
+TrainConfig = make_dataclass(
+    "TrainConfig",
+    _flat_fields(),
+    bases=(_TrainConfigMethods,),
+    namespace={
+        "__module__": __name__,
+        "__doc__": "Everything ``interpnet train`` needs, flat: the options of every section "
+        "(:data:`SECTIONS`), each declared once there. Options left ``None`` take the "
+        "recipe's value (the classifier phase's regularisation) or the variant's.",
+    },
+)
