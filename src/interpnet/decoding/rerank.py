@@ -9,6 +9,9 @@ from dataclasses import dataclass
 
 import torch
 
+# the scores a decoding can rerank by (from a run's reward models: interpnet.Reranker.from_run)
+RERANK_SCORES = ("class", "retrieval", "class+retrieval", "neighbours", "class+neighbours")
+
 
 @dataclass
 class RewardContext:

@@ -16,9 +16,11 @@ from interpnet.decoding.contrastive import DISTRACTORS, contrastive_decode
 from interpnet.decoding.distractor_bank import BANK_DISTRACTORS, DistractorBank
 from interpnet.decoding.greedy import greedy_decode
 from interpnet.decoding.protocols import Explainer
+from interpnet.decoding.rerank import RERANK_SCORES
 from interpnet.decoding.retrieve import ReferenceBank, retrieve_candidates
 from interpnet.decoding.sampling import sample
 from interpnet.errors import ConfigError
+from interpnet.options import option
 
 METHODS = ("greedy", "beam", "diverse-beam", "sample", "contrastive", "retrieve")
 
@@ -73,23 +75,102 @@ class Decoding:
     ``method=None`` means greedy for ``beam_width`` 1, beam search otherwise.
     """
 
-    method: str | None = None
-    beam_width: int = 1
-    max_length: int = 30
-    alpha: float = 0.0
-    groups: int = 1
-    diversity: float = 0.0
-    num_samples: int = 1
-    temperature: float = 1.0
-    top_p: float = 1.0
-    rerank: str | None = None
-    rerank_weight: float = 0.0
-    seed: int = 0
-    contrast: float = 0.5
-    plausibility: float = 0.1
-    distractor: str = "neighbour"
-    add_references: bool = False
-    no_repeat_ngram: int = 3
+    method: str | None = option(
+        None,
+        help=(
+            "decoding method (default: greedy, the paper's; beam when beam_width > 1); retrieve: "
+            "the training reference of the predicted class the explainer finds most probable given"
+            " r(x) (or, with rerank, the reranker prefers)"
+        ),
+        choices=METHODS,
+        flag="decode",
+    )
+    beam_width: int = option(
+        1,
+        help="beams of beam / diverse-beam search; 1 = greedy decoding",
+    )
+    max_length: int = option(
+        30,
+        help="longest explanation, in tokens",
+    )
+    alpha: float = option(
+        0.0,
+        help="beam search: GNMT length-penalty exponent; 0 = none",
+        flag="length-penalty",
+    )
+    groups: int = option(
+        1,
+        help="diverse-beam: groups of beams",
+    )
+    diversity: float = option(
+        0.0,
+        help="diverse-beam: penalty for a word an earlier group chose at the same step",
+    )
+    num_samples: int = option(
+        1,
+        help="sample: sentences per input",
+    )
+    temperature: float = option(
+        1.0,
+        help="sample: temperature",
+    )
+    top_p: float = option(
+        1.0,
+        help="sample: nucleus mass",
+    )
+    rerank: str | None = option(
+        None,
+        help=(
+            "keep the candidate the run's reward models score best: the reward sentence "
+            "classifier's probability of the predicted class (class), the retrieval model's of the"
+            " own image among the batch's (retrieval) or among its training look-alikes of its "
+            "predicted class (neighbours), or a sum (trained on the training references on first "
+            "use)"
+        ),
+        choices=RERANK_SCORES,
+    )
+    rerank_weight: float = option(
+        0.0,
+        help="with rerank: weight of the mean word log-probability",
+    )
+    seed: int = option(
+        0,
+        help="sampling seed",
+        flag="decode-seed",
+    )
+    contrast: float = option(
+        0.5,
+        help="contrastive: weight in [0, 1) of the distractor's log-probability, subtracted",
+    )
+    plausibility: float = option(
+        0.1,
+        help="contrastive: only words at least this share of the likeliest word's probability",
+    )
+    distractor: str = option(
+        "neighbour",
+        help=(
+            "contrastive: the batch's most similar other input (neighbour) or the mean of the "
+            "others (mean), or, the same in any batch, the mean of the run's training images "
+            "(train-mean), of those of the predicted class (class-mean) or of the most similar "
+            "other class (rival)"
+        ),
+        choices=DISTRACTORS,
+    )
+    add_references: bool = option(
+        False,
+        help=(
+            "offer the training references of the predicted class as candidates too, beside the "
+            "method's own (not with method retrieve, whose candidates they are)"
+        ),
+    )
+    no_repeat_ngram: int = option(
+        3,
+        help=(
+            "never write a word that would repeat an N-word phrase of the same sentence (all "
+            "methods but retrieve); 0 = off"
+        ),
+        metavar="N",
+    )
     bank: DistractorBank | None = field(default=None, repr=False, compare=False)
     references: ReferenceBank | None = field(default=None, repr=False, compare=False)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 
 from interpnet.data.splits import SplitData, as_split_data
+from interpnet.decoding.rerank import RERANK_SCORES
 from interpnet.errors import ConfigError
 from interpnet.model import InterpNet
 from interpnet.rundir import RunDirectory
@@ -86,9 +87,6 @@ def build_reward(
                 raise ConfigError("the 'cider-class' reward needs the training references' classes")
             parts[name] = (ClassCiderReward(references, labels), w)
     return WeightedReward(parts)
-
-
-RERANK_SCORES = ("class", "retrieval", "class+retrieval", "neighbours", "class+neighbours")
 
 
 def reranker_weights(rerank: str) -> dict[str, float]:
