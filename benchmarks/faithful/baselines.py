@@ -32,7 +32,7 @@ repeated n-grams, as one matrix over the training references; the scores reporte
 toolkit's.
 
 Usage (repository root, venv active):
-  python benchmarks/faithful/baselines.py DATASET RUN_DIR [--k 10] [--judge-cache DIR]
+  python -m benchmarks.faithful baselines DATASET RUN_DIR [--k 10] [--judge-cache DIR]
 writes results/baselines-DATASET.json (frontier.py plots it; with --split val,
 results/baselines-DATASET-val.json, from which the test run marks the introspection weight
 chosen on val); a baseline already there is skipped.
@@ -63,10 +63,11 @@ from interpnet.metrics.specificity import specificity
 from interpnet.rundir import RunDirectory
 from interpnet.text import words
 from interpnet.training.rewards import reward_scorers
-from interpnet.workflows.evaluate import caption_tools, evaluate_run
+from interpnet.workflows.evaluate import evaluate_run
 from interpnet.workflows.explain import write_jsonl
 from interpnet.workflows.judges import JUDGE_BACKBONE, judge_features
 from interpnet.workflows.run import Run
+from interpnet.workflows.scoring import caption_tools
 
 RESULTS = Path(__file__).parent / "results"
 # name -> how many images one sentence may serve (None: any number)

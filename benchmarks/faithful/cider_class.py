@@ -5,7 +5,7 @@ template). A reward that tells the image apart pays its own reference more than 
 image's of the same class, and the template less.
 
 Usage (repository root, venv active):
-  python benchmarks/faithful/cider_class.py ../shared/data/flowers102 \
+  python -m benchmarks.faithful cider-class ../shared/data/flowers102 \
       > benchmarks/faithful/results/cider-class-flowers.json
 """
 

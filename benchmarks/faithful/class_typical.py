@@ -5,7 +5,7 @@ z-scored within the class)? A perfect follower of the decision that speaks such 
 this rate as its counterfactual rate; probe_retrieve.py's `--grid class` was fixed after it.
 
 Usage (repository root, venv active; RUN_DIR holds both scorers, i.e. it has been evaluated):
-  python benchmarks/faithful/class_typical.py flowers RUN_DIR
+  python -m benchmarks.faithful class-typical flowers RUN_DIR
 writes results/class-typical-<dataset>.json.
 """
 

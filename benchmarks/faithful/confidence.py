@@ -4,7 +4,7 @@ measured on misclassified test images, where its softmax is spread between the p
 the true class. This prints the gap: mean top-1 probability, the predicted and true class's
 probability on misclassified images, and the entropy, per split.
 
-Usage (repository root, venv active): python benchmarks/faithful/confidence.py RUN_DIR NAME
+Usage (repository root, venv active): python -m benchmarks.faithful confidence RUN_DIR NAME
 writes benchmarks/faithful/results/confidence-NAME.json
 """
 

@@ -6,7 +6,7 @@ references marked, and the reference points of baselines.py where it ran (result
 for at most c images; retrieval of training sentences).
 Also lists the points no other beats on both axes (the frontier).
 
-Usage: python benchmarks/faithful/frontier.py [flowers|synthbirds]
+Usage: python -m benchmarks.faithful frontier [flowers|synthbirds]
 writes results/frontier-<dataset>.png and results/frontier-<dataset>.md
 """
 
@@ -16,7 +16,8 @@ import json
 import sys
 
 import matplotlib.pyplot as plt
-from table import RESULTS, run_label, test_results
+
+from benchmarks.faithful.table import RESULTS, run_label, test_results
 
 TARGETS = {"flowers": {"distinct": 80.0, "cider": 60.0}}  # the issue sets them on Flowers
 

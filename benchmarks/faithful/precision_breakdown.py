@@ -6,7 +6,7 @@ species' attributes, which the precision metric counts as errors (``AttributeTru
 with the predicted classes: ``by_decision``, also in ``interpnet evaluate``'s metrics.json).
 
 Usage (repository root, venv active):
-  python benchmarks/faithful/precision_breakdown.py SYNTHBIRDS_ROOT RUN_DIR...
+  python -m benchmarks.faithful precision-breakdown SYNTHBIRDS_ROOT RUN_DIR...
 writes benchmarks/faithful/results/precision-breakdown-synthbirds.json (one entry per run; a
 run already there is skipped).
 """

@@ -3,7 +3,7 @@ the contrastive probe's phase-3 run with batches of 256 (what the benchmark uses
 and writes the share of sentences that change and the distinct share of each (raw sentences).
 
 Usage (repository root, venv active, after probe_contrastive.py with the same grid):
-  python benchmarks/faithful/probe_batch.py flowers WORKDIR [bank]
+  python -m benchmarks.faithful probe-batch flowers WORKDIR [bank]
 writes results/probes/contrastive[-bank]-<dataset>/batch-sensitivity.json; the ``bank`` grid
 checks the bank decoder its seed 0 chose on val (choice-<run>-bank.json), whose distractors do
 not come from the batch, beside the batch ``mean`` at 0.8.
@@ -15,9 +15,8 @@ import json
 import sys
 from pathlib import Path
 
-from probe_contrastive import GRIDS, REFERENCE
-from run import LABEL_SET, RESULTS
-
+from benchmarks.faithful.probe_contrastive import GRIDS, REFERENCE
+from benchmarks.faithful.run import LABEL_SET, RESULTS
 from interpnet.workflows.explain import explain_inputs
 from interpnet.workflows.run import Run
 

@@ -17,7 +17,7 @@ language floor) on test. Two grids:
   on test too, for the comparison.
 
 Usage (repository root, venv active; resumable like run.py):
-  python benchmarks/faithful/probe_contrastive.py flowers WORKDIR [--grid bank] [--seeds 0 1 2]
+  python -m benchmarks.faithful probe-contrastive flowers WORKDIR [--grid bank] [--seeds 0 1 2]
       [--test]
 WORKDIR as run.py's (Flowers: WORKDIR/features). The bank grid's runs are named as the batch
 grid's, so one WORKDIR serves one grid (a retrained seed 0 is another model).
@@ -29,8 +29,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from run import LABEL_SET, OFF, PHASE3, RESULTS, REWARD_SETS, Bench
-
+from benchmarks.faithful.run import LABEL_SET, OFF, PHASE3, RESULTS, REWARD_SETS, Bench
 from interpnet.decoding import Decoding
 
 

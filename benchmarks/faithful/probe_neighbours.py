@@ -2,7 +2,7 @@
 of its predicted class (``class+neighbours``) on runs of the faithfulness benchmark.
 
 Usage (repository root, venv active):
-  python benchmarks/faithful/probe_neighbours.py flowers WORKDIR RUN [RUN ...]
+  python -m benchmarks.faithful probe-neighbours flowers WORKDIR RUN [RUN ...]
 e.g. RUN = disc-label-class-cider-crossfit-swap-s2; results in results/<dataset>/ as the
 benchmark's eval-<run>-val-<decoder>.json (skipped when there).
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from run import PROBE_DECODERS, Bench
+from benchmarks.faithful.run import PROBE_DECODERS, Bench
 
 
 def main(argv: list[str]) -> int:

@@ -10,8 +10,8 @@ fidelity, self-retrieval, and the share of explanations that repeat a phrase (an
 bigram or trigram twice). No choice is made from these numbers: the default was fixed before.
 
 Resumable (results/probes/ngram-<dataset>/<step>.json). Usage (repository root, venv active):
-  python benchmarks/faithful/probe_ngram.py flowers WORKDIR [--steps PATTERN ...]
-  python benchmarks/faithful/probe_ngram.py synthbirds WORKDIR
+  python -m benchmarks.faithful probe-ngram flowers WORKDIR [--steps PATTERN ...]
+  python -m benchmarks.faithful probe-ngram synthbirds WORKDIR
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ import json
 import sys
 from pathlib import Path
 
-from run import LABEL_SET, OFF, PHASE3, RESULTS, REWARD_SETS, Bench
-
+from benchmarks.faithful.run import LABEL_SET, OFF, PHASE3, RESULTS, REWARD_SETS, Bench
 from interpnet.decoding import Decoding
 
 BLOCK = {"no_repeat_ngram": 3}

@@ -21,8 +21,8 @@ import json, sys
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, "benchmarks/faithful")
-from probe_ngram import repeat_shares, repeats
+sys.path.insert(0, ".")
+from benchmarks.faithful.probe_ngram import repeat_shares, repeats
 
 run, n, out = Path(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
 metrics = json.loads((run / "metrics.json").read_text())["explanations"]
@@ -45,8 +45,8 @@ done
 interpnet report "$run" --attribute 4 --quiet --out "$work/report-test.html" > /dev/null
 python - "$out/demo.txt" <<'EOF'
 import sys
-sys.path.insert(0, "benchmarks/faithful")
-from probe_ngram import repeats
+sys.path.insert(0, ".")
+from benchmarks.faithful.probe_ngram import repeats
 
 lines = [x.split("explanation:", 1)[1] for x in open(sys.argv[1]) if "explanation:" in x]
 print(f"demo: {len(lines)} printed explanations, {sum(repeats(s, 2) for s in lines)} repeat a bigram")

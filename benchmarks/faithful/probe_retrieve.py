@@ -26,7 +26,7 @@ is CLASS: the references reranked by the reward classifier's probability of the 
 class; results in results/probes/retrieve-class-<dataset>/.
 
 Usage (repository root, venv active; resumable like run.py):
-  python benchmarks/faithful/probe_retrieve.py flowers WORKDIR [--seeds 0] [--phase3] [--test]
+  python -m benchmarks.faithful probe-retrieve flowers WORKDIR [--seeds 0] [--phase3] [--test]
       [--mixed | --grid class]
 results in results/probes/retrieve-<dataset>/ (tabled by probe_table.py retrieve-<dataset>).
 """
@@ -37,8 +37,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from run import LABEL_SET, OFF, PHASE3, RESULTS, REWARD_SETS, SPECIFIC_SETS, Bench
-
+from benchmarks.faithful.run import (
+    LABEL_SET,
+    OFF,
+    PHASE3,
+    RESULTS,
+    REWARD_SETS,
+    SPECIFIC_SETS,
+    Bench,
+)
 from interpnet.decoding import Decoding
 
 BEST_SET = "specific-r4-nocider"  # the best configuration's second phase 3

@@ -1,7 +1,7 @@
 """Table of a probe's results folder (results/probes/<probe>/): one row per (split, run, decoder),
 seeds as mean ± sd, with the columns of the README's compact table.
 
-Usage: python benchmarks/faithful/probe_table.py contrastive-bank-flowers [...]
+Usage: python -m benchmarks.faithful probe-table contrastive-bank-flowers [...]
        (writes results/probes/<probe>/table.md and prints it)
 """
 
@@ -12,7 +12,7 @@ import re
 import sys
 from collections import defaultdict
 
-from table import COLUMNS, RESULTS, _cell, run_label
+from benchmarks.faithful.table import COLUMNS, RESULTS, _cell, run_label
 
 SHOWN = (
     "distinct %",

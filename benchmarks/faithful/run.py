@@ -6,9 +6,9 @@ Resumable: every finished step leaves results/<dataset>/<step>.json and is skipp
 an interrupted training resumes from its run directory. Run it in parts with --steps.
 
 Usage (repository root, venv active):
-  python benchmarks/faithful/run.py flowers WORKDIR [--steps PATTERN ...]
-  python benchmarks/faithful/run.py synthbirds WORKDIR
-then python benchmarks/faithful/table.py (writes README tables from results/).
+  python -m benchmarks.faithful run flowers WORKDIR [--steps PATTERN ...]
+  python -m benchmarks.faithful run synthbirds WORKDIR
+then python -m benchmarks.faithful table (writes README tables from results/).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Tables of the faithfulness benchmark from results/<dataset>/*.json (written by run.py):
 one row per (variant, decoder), seeds as mean ± sd, and the targets met or missed.
 
-Usage: python benchmarks/faithful/table.py > benchmarks/faithful/results/tables.md
-       python benchmarks/faithful/table.py compact   (the README's columns)
+Usage: python -m benchmarks.faithful table > benchmarks/faithful/results/tables.md
+       python -m benchmarks.faithful table compact   (the README's columns)
 """
 
 from __future__ import annotations
