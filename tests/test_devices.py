@@ -28,6 +28,7 @@ def test_the_cpu_runs_in_float32():
             resolve_device("cuda")
 
 
+@pytest.mark.gpu
 @cuda
 def test_cuda_trains_decodes_and_evaluates_in_bf16(tiny_birds, tmp_path):
     from interpnet.workflows.evaluate import evaluate_run

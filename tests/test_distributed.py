@@ -59,6 +59,7 @@ def _log(run: Path) -> list[dict]:
     return [json.loads(x) for x in (run / "train_log.jsonl").read_text().splitlines()]
 
 
+@pytest.mark.slow
 def test_two_processes_train_the_model_one_process_trains(tiny_birds, tmp_path):
     flags = [
         "--data-root",
@@ -123,6 +124,7 @@ def test_two_processes_train_the_model_one_process_trains(tiny_birds, tmp_path):
     assert _log(tmp_path / "one-ft")[-1]["val_reward"] == pytest.approx(tuned[-1]["val_reward"])
 
 
+@pytest.mark.slow
 def test_two_processes_share_the_feature_extraction_into_one_cache(tiny_birds, tmp_path):
     flags = ["synthbirds", "--root", str(tiny_birds), "--chunk-size", "8", "--batch-size", "4"]
     threads = torch.get_num_threads()
@@ -149,6 +151,7 @@ def test_two_processes_share_the_feature_extraction_into_one_cache(tiny_birds, t
     assert again.returncode == 0 and "reused" in again.stdout
 
 
+@pytest.mark.slow
 def test_a_run_interrupted_in_one_process_resumes_in_two(tiny_birds, tmp_path):
     from interpnet.workflows.train import configured_trainer
 

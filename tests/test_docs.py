@@ -34,6 +34,8 @@ def test_readme_quickstart_runs(tmp_path, monkeypatch, capsys):
     assert (tmp_path / "my_run" / "model.safetensors").is_file()
 
 
+@pytest.mark.slow
+@pytest.mark.java
 def test_python_guide_runs(tmp_path, monkeypatch, capsys):
     (block,) = _blocks(GUIDE, "python")
     lines = _run(block, GUIDE.name, tmp_path, monkeypatch, capsys)

@@ -28,6 +28,8 @@ def _strip(m):
     return {k: v for k, v in m.items() if k != "seconds"}
 
 
+@pytest.mark.slow
+@pytest.mark.java
 @needs_java
 def test_evaluate_writes_metrics_and_is_deterministic(runs):
     run = runs["interpnet"]
@@ -105,6 +107,7 @@ def test_without_java_the_other_metrics_are_still_computed(runs, monkeypatch):
     assert m["tokenizer"].startswith("interpnet fallback")
 
 
+@pytest.mark.java
 @needs_java
 def test_scoring_an_explanations_file(runs, tmp_path):
     run = runs["interpnet"]
@@ -159,6 +162,8 @@ def test_the_lookup_table_is_scored_like_explanations(runs, tmp_path):
     assert "lookup" not in evaluate_run(run, lookup=False, **options)
 
 
+@pytest.mark.slow
+@pytest.mark.java
 @needs_java
 def test_evaluate_and_compare_commands(runs, tmp_path, capsys):
     for run in runs.values():

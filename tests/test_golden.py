@@ -7,6 +7,8 @@ import pytest
 from tests.golden import PINNED, environment, hashes
 
 
+@pytest.mark.slow
+@pytest.mark.java
 def test_the_golden_run_writes_the_pinned_bytes(tmp_path):
     pinned = json.loads(PINNED.read_text())
     if pinned["environment"] != environment():

@@ -90,6 +90,7 @@ def test_paper_cider_ignores_punctuation_but_paper_bleu_does_not():
     assert dotted["paper"]["BLEU-4"] != bare["paper"]["BLEU-4"]  # BLEU keeps punctuation
 
 
+@pytest.mark.java
 @needs_java
 def test_paper_cider_uses_the_ptb_tokens(meteor):
     from interpnet.metrics.ptb import ptb_tokenize
@@ -167,6 +168,7 @@ def test_meteor_identical_disjoint_and_corpus_vs_mean(meteor):
     assert corpus != pytest.approx(sum(per) / 2, abs=1e-3)
 
 
+@pytest.mark.java
 @needs_java
 def test_standard_and_paper_protocols_on_identical_outputs(meteor):
     from interpnet.metrics.ptb import ptb_tokenize
@@ -190,6 +192,7 @@ def test_standard_and_paper_protocols_on_identical_outputs(meteor):
     assert disjoint["standard"]["BLEU-4"] < 1e-3 and disjoint["paper"]["BLEU-4"] == 0.0
 
 
+@pytest.mark.java
 @needs_java
 def test_awkward_outputs_are_scored_not_crashed_on(meteor):
     from interpnet.metrics.ptb import ptb_tokenize
@@ -210,6 +213,7 @@ def test_fallback_tokenizer_scores_without_java():
     assert m["standard"]["BLEU-1"] > 30 and math.isfinite(m["standard"]["CIDEr-D"])
 
 
+@pytest.mark.java
 @needs_java
 def test_human_agreement_is_maximal_for_identical_references(meteor):
     from interpnet.metrics.ptb import ptb_tokenize
@@ -222,6 +226,7 @@ def test_human_agreement_is_maximal_for_identical_references(meteor):
         human_agreement([["only one"]], meteor, ptb_tokenize)
 
 
+@pytest.mark.java
 def test_meteor_process_is_stopped_on_errors_and_interrupts():
     if shutil.which("java") is None:
         pytest.skip("java not installed")
