@@ -76,6 +76,15 @@ def tiny_cfg(tiny_birds):
     return tiny_config(tiny_birds)
 
 
+@pytest.fixture(scope="session")
+def tiny_run(tiny_birds, tmp_path_factory) -> Path:
+    """A run of ``tiny_config(tiny_birds)``, trained once for the session: for tests that only
+    read it (copy it first to write into it)."""
+    run = tmp_path_factory.mktemp("shared") / "tiny-run"
+    fit_config(tiny_config(tiny_birds), run)
+    return run
+
+
 def fit_config(cfg: TrainConfig, run_dir: Path, **kwargs):
     """Train the run ``cfg`` describes into ``run_dir``, quietly; returns the model."""
     return configured_trainer(cfg, run_dir, progress=False, log=lambda _: None, **kwargs).fit()

@@ -1,6 +1,8 @@
+import pytest
 import torch
 
-from interpnet.decoding import beam_search, greedy_decode
+from interpnet.decoding import Decoding, beam_search, decode_candidates, greedy_decode
+from interpnet.errors import ConfigError
 
 from .conftest import peaky_explainer
 
@@ -63,3 +65,26 @@ def test_decoded_sequences_stop_at_eos():
         if 2 in row:
             k = row.index(2)
             assert all(t == 0 for t in row[k + 1 :])
+
+
+def test_a_registered_decoding_method_is_used_by_name():
+    from interpnet.decoding import DECODING_METHODS, register_method
+    from interpnet.decoding.methods import greedy_candidates
+
+    calls = []
+
+    @register_method("greedy-logged")
+    def logged(explainer, cond, bos_id, eos_id, d, generator, labels):
+        calls.append(d.max_length)
+        return greedy_candidates(explainer, cond, bos_id, eos_id, d, generator, labels)
+
+    try:
+        ex = peaky_explainer(0)
+        cond = ex.condition(torch.randn(4, 6))
+        own = decode_candidates(ex, cond, 1, 2, Decoding(method="greedy-logged", max_length=9))
+        ref = decode_candidates(ex, cond, 1, 2, Decoding(method="greedy", max_length=9))
+        assert calls == [9] and all(torch.equal(a, b) for a, b in zip(own, ref, strict=True))
+    finally:
+        del DECODING_METHODS["greedy-logged"]
+    with pytest.raises(ConfigError, match="unknown decoding method 'greedy-logged'"):
+        Decoding(method="greedy-logged")

@@ -51,8 +51,8 @@ def test_explainer_loss_goes_down(tiny_birds, tmp_path):
     assert losses[-1] < losses[0]
 
 
-def test_same_seed_same_weights_other_seed_differs(tiny_cfg, tmp_path):
-    a = _fit(tiny_cfg, tmp_path / "a").state_dict()
+def test_same_seed_same_weights_other_seed_differs(tiny_cfg, tiny_run, tmp_path):
+    a = load_tensors(tiny_run / "model.safetensors")  # the same config, trained once before
     b = _fit(tiny_cfg, tmp_path / "b").state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
     cfg = TrainConfig(**{**tiny_cfg.to_dict(), "seed": 1})
@@ -61,8 +61,8 @@ def test_same_seed_same_weights_other_seed_differs(tiny_cfg, tmp_path):
 
 
 @pytest.mark.parametrize("stop_at", [("classifier", 1), ("explainer", 1)])
-def test_resume_after_interruption_gives_the_same_model(tiny_cfg, tmp_path, stop_at):
-    full = _fit(tiny_cfg, tmp_path / "full").state_dict()
+def test_resume_after_interruption_gives_the_same_model(tiny_cfg, tiny_run, tmp_path, stop_at):
+    full = load_tensors(tiny_run / "model.safetensors")  # the same config, uninterrupted
     with pytest.raises(KeyboardInterrupt):
         _fit(tiny_cfg, tmp_path / "cut", callbacks=[StopAt(*stop_at)])
     state = resume_run(tmp_path / "cut", progress=False, log=lambda _: None).state_dict()
@@ -71,12 +71,11 @@ def test_resume_after_interruption_gives_the_same_model(tiny_cfg, tmp_path, stop
     assert len(log) == 4  # no epoch trained twice
 
 
-def test_existing_run_dir_is_not_overwritten(tiny_cfg, tmp_path):
-    _fit(tiny_cfg, tmp_path / "run")
-    before = (tmp_path / "run/model.safetensors").read_bytes()
+def test_existing_run_dir_is_not_overwritten(tiny_cfg, tiny_run):
+    before = {p: p.read_bytes() for p in tiny_run.rglob("*") if p.is_file()}
     with pytest.raises(InterpnetError, match="already holds a run; resume it"):
-        _fit(tiny_cfg, tmp_path / "run")
-    assert (tmp_path / "run/model.safetensors").read_bytes() == before
+        _fit(tiny_cfg, tiny_run)
+    assert {p: p.read_bytes() for p in tiny_run.rglob("*") if p.is_file()} == before
 
 
 def test_resume_without_a_run_is_a_clear_error(tmp_path):
