@@ -20,6 +20,7 @@ feature vector the paper's MLP classifies; otherwise x is the classifier's input
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from torch import nn
 
@@ -85,6 +86,23 @@ class Conditioning:
                 f"decision_label embeds the argmax of the softmax in r(x); the {self.variant} "
                 "variant reads no softmax (use interpnet, output-only, or custom with "
                 "include_softmax)"
+            )
+
+    def phase3_defaults(self) -> dict[str, Any]:
+        """The discriminative phase the variant trains when none is asked for: for ``gve``
+        (GVE, Hendricks et al. 2016: gve-label trained further with the true-class reward), 10
+        epochs of the true-class reward; for any other, none."""
+        if self.variant == "gve":
+            return {"discriminative_epochs": 10, "rewards": {"class-true": 1.0}}
+        return {"discriminative_epochs": 0, "rewards": {}}
+
+    def check_phase3(self, discriminative_epochs: int, rewards: dict[str, float]) -> None:
+        """The variant's demands on the discriminative phase (``gve`` needs the true-class
+        reward, else it is only gve-label)."""
+        if self.variant == "gve" and not (discriminative_epochs > 0 and "class-true" in rewards):
+            raise ConfigError(
+                "the gve variant is gve-label trained with the true-class reward: set "
+                "discriminative_epochs > 0 and rewards={'class-true': 1.0}"
             )
 
     @property

@@ -286,12 +286,12 @@ class _TrainConfigMethods:
     def training_args(self) -> TrainingArgs:
         derived = {"train_classifier", "discriminative_epochs", "rewards"}
         own = {f.name for f in fields(TrainingArgs)} - set(_RECIPE_KEYS) - derived
-        gve = self.variant == "gve"
+        phase3 = self.conditioning().phase3_defaults()
         epochs = self.discriminative_epochs
         return TrainingArgs(
             train_classifier=not self.freeze_classifier,
-            discriminative_epochs=(10 if gve else 0) if epochs is None else epochs,
-            rewards=self.rewards or ({"class-true": 1.0} if gve else {}),
+            discriminative_epochs=phase3["discriminative_epochs"] if epochs is None else epochs,
+            rewards=self.rewards or phase3["rewards"],
             **{name: getattr(self, name) for name in own},
             **{k: self.resolved(k) for k in _RECIPE_KEYS if k not in DROPOUT_OPTIONS},
         )

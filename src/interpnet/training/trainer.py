@@ -14,7 +14,7 @@ import torch
 from interpnet import distributed
 from interpnet.data.splits import SplitData, as_split_data
 from interpnet.devices import resolve_device
-from interpnet.errors import CheckpointError, ConfigError, InterpnetError
+from interpnet.errors import CheckpointError, InterpnetError
 from interpnet.model import InterpNet
 from interpnet.rundir import TRAINING_ARGS, RunDirectory
 from interpnet.text import Vocabulary
@@ -135,13 +135,7 @@ class Trainer:
                 f"{run.path}: already holds a run; resume it, or choose a new run directory"
             )
         args = self.args
-        if self.model.conditioning.variant == "gve" and not (
-            args.discriminative_epochs > 0 and "class-true" in args.rewards
-        ):
-            raise ConfigError(
-                "the gve variant is gve-label trained with the true-class reward: set "
-                "discriminative_epochs > 0 and rewards={'class-true': 1.0}"
-            )
+        self.model.conditioning.check_phase3(args.discriminative_epochs, args.rewards)
         data = {
             "train": as_split_data(self.train_data, "train", self.progress),
             "val": as_split_data(self.val_data, "val", self.progress),
