@@ -47,6 +47,17 @@ class FeatureCache:
     def open(cls, folder: str | Path) -> FeatureCache:
         folder = Path(folder)
         meta = read_json(folder / META, "feature cache index")
+        shapes = {"chunks": int, "keys": list, "layers": list}
+        wrong = [
+            k
+            for k, kind in shapes.items()
+            if not isinstance(meta, dict) or not isinstance(meta.get(k), kind)
+        ]
+        if wrong:
+            raise CheckpointError(
+                f"{folder / META}: corrupt feature cache index (no valid {', '.join(wrong)}); "
+                "delete the folder and extract the features again"
+            )
         if not meta.get("complete"):
             raise CheckpointError(
                 f"{folder}: feature extraction did not finish; run "
