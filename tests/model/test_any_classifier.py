@@ -52,10 +52,10 @@ def _user_cnn(seed=1):
     return UserCNN(6)
 
 
-def _trainer(clf, data, run, **args):
+def _trainer(clf, data, run, conditioning=COND, **args):
     args = TrainingArgs(**{"explainer_epochs": 2, "min_count": 1, "device": "cpu", **args})
     explainer = ExplainerConfig(embed_dim=8, hidden_dim=16, fusion_dim=16)
-    model = build_model(clf, data["train"], args, COND, explainer, input_spec=SPEC)
+    model = build_model(clf, data["train"], args, conditioning, explainer, input_spec=SPEC)
     return Trainer(model, args, data["train"], data["val"], run, **QUIET)
 
 
@@ -218,9 +218,7 @@ def test_real_torchvision_model_when_installed(data, tmp_path):
     vision_libraries()
     clf = load_classifier("torchvision/resnet18", num_classes=6)
     cond = Conditioning("custom", layers=["layer3", "avgpool"], include_softmax=True)
-    trainer = _trainer(clf, data, tmp_path / "run", explainer_epochs=1)
-    trainer.conditioning = cond
-    model = trainer.fit()
+    model = _trainer(clf, data, tmp_path / "run", cond, explainer_epochs=1).fit()
     loaded = InterpNet.from_pretrained(tmp_path / "run")  # rebuilt from its recorded name
     x = data["test"][0][0][None]
     assert loaded.explain(x) == model.explain(x)
