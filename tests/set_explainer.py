@@ -27,17 +27,6 @@ class SetGRUExplainer(Explainer):
         num_tokens: int = 3,
     ):
         super().__init__()
-        self.config = {
-            "vocab_size": vocab_size,
-            "cond_dim": cond_dim,
-            "embed_dim": embed_dim,
-            "hidden_dim": hidden_dim,
-            "fusion_dim": fusion_dim,
-            "dropout": dropout,
-            "num_classes": num_classes,
-            "label_embed_dim": label_embed_dim,
-            "num_tokens": num_tokens,
-        }
         self.embed = nn.Embedding(vocab_size, embed_dim)
         self.label_embed = nn.Embedding(num_classes, label_embed_dim) if num_classes else None
         self.tokens = nn.Linear(cond_dim + label_embed_dim, (num_tokens + 1) * fusion_dim)

@@ -110,3 +110,27 @@ def test_classifier_input_shape_errors():
         MLPClassifier(9, 2)(torch.randn(2, 8))
     with pytest.raises(ValueError, match="images"):
         CNNClassifier(2, 16, [4], [4])(torch.randn(2, 16, 16))
+
+
+def test_an_explainer_records_its_constructor_arguments_as_its_config():
+    from interpnet.model.explainer import EXPLAINERS, explainer_from_config, register_explainer
+
+    plain = LRCNExplainer(10, 4, hidden_dim=8)
+    assert plain.config == {
+        "vocab_size": 10, "cond_dim": 4, "embed_dim": 256, "hidden_dim": 8, "fusion_dim": 512,
+        "dropout": 0.2, "num_classes": 0, "label_embed_dim": 0,
+    }  # fmt: skip
+
+    @register_explainer("wide-lrcn")
+    class Wide(LRCNExplainer):
+        def __init__(self, vocab_size, cond_dim, width=3, **sizes):
+            super().__init__(vocab_size, cond_dim, hidden_dim=width, **sizes)
+
+    try:
+        wide = Wide(10, 4, width=5, embed_dim=6)
+        assert wide.config == {"vocab_size": 10, "cond_dim": 4, "width": 5, "embed_dim": 6}
+        again = explainer_from_config(wide.to_config())
+        assert type(again) is Wide and again.config == wide.config
+        assert again.lstm1.hidden_size == 5 and again.embed.embedding_dim == 6
+    finally:
+        del EXPLAINERS["wide-lrcn"]

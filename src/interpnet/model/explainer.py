@@ -4,6 +4,8 @@ LRCN's sizes (:class:`ExplainerConfig`)."""
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
@@ -63,8 +65,8 @@ class ExplainerConfig:
 
 class Explainer(nn.Module):
     """An explanation model: sentences word by word, conditioned on r(x) (and a class label,
-    for the label variants). Subclass it, set ``config`` (the constructor's keyword arguments,
-    saved in ``interpnet.json``) and ``label_embed`` (an ``nn.Embedding`` of the classes, or
+    for the label variants). Subclass it (its constructor's arguments become ``config``,
+    saved in ``interpnet.json``), set ``label_embed`` (an ``nn.Embedding`` of the classes, or
     None), implement :meth:`project`, :meth:`logits`, :meth:`init_state`, :meth:`step` and
     :meth:`reorder_state`, and register it (:func:`register_explainer`): every decoder, the
     three training phases, saving and loading, attribution and the report then work with it.
@@ -78,6 +80,36 @@ class Explainer(nn.Module):
     kind: ClassVar[str] = ""
     config: dict[str, Any]
     label_embed: nn.Embedding | None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Each subclass's constructor records its arguments (defaults filled in) as
+        ``self.config``, what saving writes and loading passes back: a subclass never writes
+        them out by hand."""
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            return
+        signature = inspect.signature(init)
+
+        @functools.wraps(init)
+        def recorded(self: Explainer, *args: Any, **kw: Any) -> None:
+            init(self, *args, **kw)
+            if type(self).__init__ is recorded:  # the class built, not a parent it calls
+                bound = signature.bind(self, *args, **kw)
+                bound.apply_defaults()
+                config: dict[str, Any] = {}
+                for name, value in list(bound.arguments.items())[1:]:
+                    kind = signature.parameters[name].kind
+                    if kind is inspect.Parameter.VAR_KEYWORD:
+                        config.update(value)  # saved by name, passed back by name
+                    elif kind is inspect.Parameter.VAR_POSITIONAL:
+                        if value:
+                            raise TypeError(f"{cls.__name__}: give its arguments by name")
+                    else:
+                        config[name] = value
+                self.config = config
+
+        cls.__init__ = recorded  # type: ignore[method-assign]
 
     @property
     def uses_label(self) -> bool:

@@ -36,16 +36,6 @@ class LRCNExplainer(Explainer):
         super().__init__()
         if (num_classes > 0) != (label_embed_dim > 0):
             raise ValueError("num_classes and label_embed_dim must both be set for a label input")
-        self.config = {
-            "vocab_size": vocab_size,
-            "cond_dim": cond_dim,
-            "embed_dim": embed_dim,
-            "hidden_dim": hidden_dim,
-            "fusion_dim": fusion_dim,
-            "dropout": dropout,
-            "num_classes": num_classes,
-            "label_embed_dim": label_embed_dim,
-        }
         self.embed = nn.Embedding(vocab_size, embed_dim)
         self.lstm1 = nn.LSTM(embed_dim, hidden_dim, batch_first=True)
         self.fuse_word = nn.Linear(hidden_dim, fusion_dim, bias=False)
