@@ -11,6 +11,10 @@ import torch
 from interpnet.data.synthbirds import generate_synthbirds
 from tests.helpers import TINY_DATA, fit_config, tiny_config
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # one torch thread per test process: two processes of two threads each on 2 cores contend
+    torch.set_num_threads(1)
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _user_cache(tmp_path_factory):
