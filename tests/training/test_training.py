@@ -194,3 +194,26 @@ def test_class_groups_put_images_of_one_class_together():
     other = class_groups(torch.randperm(500, generator=gen), labels, 4, 32)
     assert not torch.equal(torch.cat(other), flat)
     assert class_groups(order[:0], labels, 4, 32) == []
+
+
+def test_a_callback_can_end_a_phase_and_sees_every_epoch(tiny_cfg, tmp_path):
+    from interpnet.training import Callback
+
+    class OneExplainerEpoch(Callback):
+        seen: list = []
+
+        def should_stop(self, phase, state):
+            return phase == "explainer" and state.epoch >= 1
+
+        def on_epoch_end(self, phase, epoch, record):
+            self.seen.append((phase, epoch, round(record["train_loss"], 6)))
+
+    stop = OneExplainerEpoch()
+    _fit(tiny_cfg, tmp_path / "run", callbacks=[stop])
+    log = [json.loads(line) for line in (tmp_path / "run/train_log.jsonl").read_text().splitlines()]
+    assert [(r["phase"], r["epoch"]) for r in log] == [
+        ("classifier", 1),
+        ("classifier", 2),
+        ("explainer", 1),
+    ]
+    assert stop.seen == [(r["phase"], r["epoch"], round(r["train_loss"], 6)) for r in log]

@@ -4,12 +4,14 @@ flat :class:`TrainConfig` (the functions that build a run from it are workflows:
 
 from interpnet.training.args import TrainingArgs
 from interpnet.training.build import build_model
+from interpnet.training.callbacks import Callback, EarlyStopping, EpochLog
 from interpnet.training.config import RECIPES, TrainConfig
 from interpnet.training.fit import fit
-from interpnet.training.trainer import Callback, EpochLog, Trainer
+from interpnet.training.trainer import Trainer
 
 __all__ = [
     "Callback",
+    "EarlyStopping",
     "EpochLog",
     "build_model",
     "RECIPES",

@@ -7,7 +7,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Protocol
 
 import torch
 
@@ -19,6 +18,7 @@ from interpnet.model import InterpNet
 from interpnet.rundir import TRAINING_ARGS, RunDirectory
 from interpnet.text import Vocabulary
 from interpnet.training.args import TrainingArgs
+from interpnet.training.callbacks import Callback, EarlyStopping, EpochLog
 from interpnet.training.checkpoint import Checkpointer
 from interpnet.training.phases import (
     ClassifierPhase,
@@ -28,22 +28,6 @@ from interpnet.training.phases import (
     TrainingContext,
 )
 from interpnet.training.state import TrainingState
-
-
-class Callback(Protocol):
-    """Called by the trainer (on rank 0) after every epoch with the epoch's log record."""
-
-    def on_epoch_end(self, phase: str, epoch: int, record: dict[str, Any]) -> None: ...
-
-
-class EpochLog:
-    """The default callback: one line per epoch (:func:`describe`) to ``log``."""
-
-    def __init__(self, log: Callable[[str], None] = print) -> None:
-        self.log = log
-
-    def on_epoch_end(self, phase: str, epoch: int, record: dict[str, Any]) -> None:
-        self.log(describe(record))
 
 
 def _quiet(_: str) -> None:
@@ -100,7 +84,7 @@ class Trainer:
         self.device = self.dist.local_device(device)
         self.progress = progress and self.dist.is_main
         self.log = log if self.dist.is_main else _quiet
-        self.callbacks = [EpochLog(self.log), *callbacks]
+        self.callbacks = list(callbacks)
         self.checkpointer = Checkpointer(self.run, self.dist)
 
     @property
@@ -210,7 +194,8 @@ class Trainer:
             # Each phase starts from its own seed, so the classifier phase does not depend on
             # the explainer's variant or size: runs of different variants share one classifier.
             torch.manual_seed(args.seed * 2 + (phase.name == "explainer"))
-        while state.epoch < phase.max_epochs() and state.bad_epochs < args.patience:
+        callbacks = [EpochLog(self.log), EarlyStopping(args.patience), *self.callbacks]
+        while state.epoch < phase.max_epochs() and not _stops(callbacks, phase.name, state):
             start = time.time()
             epoch = state.epoch + 1
             record = phase.epoch(optimizer, epoch)
@@ -237,18 +222,11 @@ class Trainer:
                 self.run.append_log(record)
             self.checkpointer.save(self.model, state, optimizer)
             if self.dist.is_main:
-                for callback in self.callbacks:
+                for callback in callbacks:
                     callback.on_epoch_end(phase.name, epoch, record)
 
 
-def describe(r: dict[str, Any]) -> str:
-    """An epoch's log record as one line."""
-    parts = [f"{r['phase']} epoch {r['epoch']}", f"train loss {r['train_loss']:.3f}"]
-    if "val_acc" in r:
-        parts.append(f"val acc {r['val_acc']:.3f}")
-    if "val_reward" in r:
-        parts.append(f"train reward {r['train_reward']:.3f}")
-        parts.append(f"val reward {r['val_reward']:.4f}")
-    else:
-        parts.append(f"val loss {r['val_loss']:.3f}")
-    return " | ".join(parts) + (" (best)" if r["best"] else "") + f" [{r['seconds']}s]"
+def _stops(callbacks: Sequence[Callback], phase: str, state: TrainingState) -> bool:
+    """Whether a callback ends the phase before its next epoch (every process agrees: the
+    state is the same on every rank)."""
+    return any(getattr(c, "should_stop", None) and c.should_stop(phase, state) for c in callbacks)

@@ -28,8 +28,9 @@ from interpnet.storage import writing
 from interpnet.text import Vocabulary
 from interpnet.training.args import TrainingArgs
 from interpnet.training.build import build_model
+from interpnet.training.callbacks import Callback
 from interpnet.training.config import TrainConfig
-from interpnet.training.trainer import Callback, Trainer
+from interpnet.training.trainer import Trainer
 from interpnet.workflows.run import (
     build_run_classifier,
     image_preprocessing,
