@@ -16,10 +16,11 @@ from interpnet.metrics.attributes import AttributeTruth
 from interpnet.model import InterpNet
 from interpnet.rundir import RunDirectory
 from interpnet.storage import write_json
+from interpnet.workflows.evaluation import score_records
 from interpnet.workflows.explain import align_records, explain_split, read_jsonl, write_jsonl
 from interpnet.workflows.judges import JUDGE_BACKBONE, judge_features, judges
 from interpnet.workflows.run import Run
-from interpnet.workflows.scoring import counterfactual_scores, finite, score_explanations
+from interpnet.workflows.scoring import finite
 
 
 def metrics_path(run_dir: str | Path, split: str) -> Path:
@@ -91,18 +92,7 @@ def evaluate_run(
             model, data, progress=progress, decoding=decoding, reranker=reranker
         )
         write_jsonl(run.explanations(split), records)
-    hyps = [r["explanation"] for r in records]
     refs = [e.sentences for e in examples]
-    predicted = torch.tensor([int(r["label"]) for r in records])
-    true = torch.tensor([e.label for e in examples])
-    out: dict[str, Any] = {
-        "run": str(run.path),
-        "variant": model.conditioning.name,
-        "split": split,
-        "images": len(examples),
-        "accuracy": float((predicted == true).float().mean()),
-        "decoding": decoding.to_dict() if explanations is None else None,
-    }
     features = None  # the judges first: a failure there should not waste the caption metrics
     if retrieval:
         same = bool(cfg.features) and cfg.backbone == JUDGE_BACKBONE
@@ -118,27 +108,26 @@ def evaluate_run(
         )
     train_examples = layout.split("train", skip_missing=True)
     judge = judges(run, layout, cfg.skip_missing, features, log, train_examples)
-    split_features = features.get([e.rel_path for e in examples]) if features else None
-    single = score_explanations(
-        out,
-        hyps,
+    evaluation, single = score_records(
+        model,
+        records,
         refs,
-        predicted,
-        true,
+        torch.tensor([e.label for e in examples]),
         [e.sentences for e in train_examples],
         [e.label for e in train_examples],
         judge,
-        split_features,
+        features.get([e.rel_path for e in examples]) if features else None,
+        data,
+        decoding if explanations is None else None,
+        reranker,
         human,
         use_java,
+        counterfactual,
         lookup,
         human_cache,
         log,
     )
-    if counterfactual and data is not None:
-        out["explanations"]["counterfactual"] = counterfactual_scores(
-            model, data, decoding, reranker, judge
-        )
+    out = {"run": str(run.path), "split": split, **evaluation.to_dict()}
     if AttributeTruth.available(root):
         truth = AttributeTruth(root)
         keys = [e.rel_path for e in examples]

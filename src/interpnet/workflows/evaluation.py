@@ -16,7 +16,7 @@ from interpnet.decoding import Decoding, resolve_decoding
 from interpnet.decoding.rerank import Reranker
 from interpnet.errors import ConfigError
 from interpnet.model import InterpNet
-from interpnet.scorers.store import ScorerData
+from interpnet.scorers.store import ScorerData, Scorers
 from interpnet.workflows.explain import explain_split
 from interpnet.workflows.judges import train_judges
 from interpnet.workflows.scoring import counterfactual_scores, finite, score_explanations
@@ -34,7 +34,7 @@ class Evaluation:
     variant: str
     images: int
     accuracy: float
-    decoding: dict[str, Any]
+    decoding: dict[str, Any] | None
     tokenizer: str
     explanations: dict[str, Any]
     lookup: dict[str, Any] | None = None
@@ -44,10 +44,77 @@ class Evaluation:
     records: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """The metrics as ``metrics.json`` writes them (without the records)."""
+        """The metrics as ``metrics.json`` writes them (without the records; without the
+        lookup table or the judges when there were none)."""
         out = asdict(self)
         out.pop("records")
-        return out
+        return {k: v for k, v in out.items() if v is not None or k not in ("lookup", "judges")}
+
+
+def score_records(
+    model: InterpNet,
+    records: list[dict[str, Any]],
+    references: list[list[str]],
+    true: torch.Tensor,
+    train_sentences: list[list[str]],
+    train_labels: list[int],
+    judge: Scorers | None,
+    features: torch.Tensor | None = None,
+    data: SplitData | None = None,
+    decoding: Decoding | None = None,
+    reranker: Reranker | None = None,
+    human: bool = True,
+    use_java: bool = True,
+    counterfactual: bool = True,
+    lookup: bool = True,
+    human_cache: str | Path | None = None,
+    log: Callable[[str], None] = print,
+) -> tuple[Evaluation, dict[str, list[str]]]:
+    """The evaluation of explanation ``records`` (one per item: ``label``, ``explanation``)
+    of items with ``references`` and true classes ``true``: what :func:`evaluate` and
+    :func:`~interpnet.workflows.evaluate.evaluate_run` both compute. ``judge``: the judges
+    (None: no judged metrics), ``features``: the items' backbone features for self-retrieval;
+    with ``data`` and ``decoding`` (the explanations were decoded here), the counterfactual
+    move rate. Returns the evaluation and the sentences scored by side."""
+    start = time.time()
+    hyps = [r["explanation"] for r in records]
+    predicted = torch.tensor([int(r["label"]) for r in records])
+    out: dict[str, Any] = {}
+    single = score_explanations(
+        out,
+        hyps,
+        references,
+        predicted,
+        true,
+        train_sentences,
+        train_labels,
+        judge,
+        features,
+        human,
+        use_java,
+        lookup,
+        human_cache,
+        log,
+    )
+    if counterfactual and judge is not None and data is not None and decoding is not None:
+        out["explanations"]["counterfactual"] = counterfactual_scores(
+            model, data, decoding, reranker, judge
+        )
+    out = finite(out)
+    evaluation = Evaluation(
+        variant=model.conditioning.name,
+        images=len(records),
+        accuracy=float((predicted == true).float().mean()),
+        decoding=decoding.to_dict() if decoding is not None else None,
+        tokenizer=out["tokenizer"],
+        explanations=out["explanations"],
+        lookup=out.get("lookup"),
+        human=out.get("human", {}),
+        judges=out.get("judges"),
+        seconds=round(time.time() - start, 1),
+        records=records,
+    )
+    return evaluation, single
 
 
 def evaluate(
@@ -91,12 +158,10 @@ def evaluate(
         )
     model.eval()
     records = explain_split(model, data, progress=progress, decoding=decoding, reranker=reranker)
-    hyps = [r["explanation"] for r in records]
-    predicted = torch.tensor([r["label"] for r in records])
-    true = data.labels.cpu()
     train_data = as_split_data(train, "train") if train is not None else None
     train_sentences = train_data.sentences if train_data is not None else []
     train_labels = train_data.labels.tolist() if train_data is not None else []
+    true = data.labels.cpu()
     judge = None
     if val is not None:
         val = as_split_data(val, "val")
@@ -107,38 +172,23 @@ def evaluate(
             heldout = ScorerData("train references", train_sentences, train_labels)
         with tempfile.TemporaryDirectory() as tmp:
             judge = train_judges(judge_dir or tmp, refs, heldout, num_classes, log)
-    out: dict[str, Any] = {}
-    score_explanations(
-        out,
-        hyps,
+    evaluation, _ = score_records(
+        model,
+        records,
         data.sentences,
-        predicted,
         true,
         train_sentences,
         train_labels,
         judge,
-        None,
-        human,
-        use_java,
-        lookup and train_data is not None,
-        human_cache,
-        log,
+        data=data,
+        decoding=decoding,
+        reranker=reranker,
+        human=human,
+        use_java=use_java,
+        counterfactual=counterfactual,
+        lookup=lookup and train_data is not None,
+        human_cache=human_cache,
+        log=log,
     )
-    if counterfactual and judge is not None:
-        out["explanations"]["counterfactual"] = counterfactual_scores(
-            model, data, decoding, reranker, judge
-        )
-    out = finite(out)
-    return Evaluation(
-        variant=model.conditioning.name,
-        images=len(data),
-        accuracy=float((predicted == true).float().mean()),
-        decoding=decoding.to_dict(),
-        tokenizer=out["tokenizer"],
-        explanations=out["explanations"],
-        lookup=out.get("lookup"),
-        human=out.get("human", {}),
-        judges=out.get("judges"),
-        seconds=round(time.time() - start, 1),
-        records=records,
-    )
+    evaluation.seconds = round(time.time() - start, 1)
+    return evaluation
