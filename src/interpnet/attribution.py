@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from interpnet.decoding import Decoding
-from interpnet.decoding.batch import cut_time, index_rows
+from interpnet.decoding.batch import cut_time, from_leaves, index_rows, leaves
 from interpnet.decoding.rerank import Reranker
 from interpnet.errors import ConfigError
 from interpnet.model.interpnet import InterpNet
@@ -166,6 +166,13 @@ class WordAttributor:
         logits = ex.logits(words, ex.project(c), positions=position)
         return F.log_softmax(logits, dim=-1).gather(1, target.unsqueeze(1)).squeeze(1)
 
+    def _flat_logprob(self, c: torch.Tensor, *args: torch.Tensor) -> torch.Tensor:
+        """:meth:`_word_logprob` with the words given as their tensors (``leaves``), then the
+        positions and targets: Captum repeats each tensor argument along the batch, not the
+        tensors inside a dict or tuple (an explainer's words may be either)."""
+        words = from_leaves(self._words_like, list(args[:-2]))
+        return self._word_logprob(c, words, args[-2], args[-1])
+
     def _word_path(self, ids: list[list[int]], device: torch.device) -> Any:
         """The explainer's words of every sentence's input tokens (for the LRCN: the word half
         of its fusion layer, (N, T_max, fusion)), computed once."""
@@ -211,15 +218,16 @@ class WordAttributor:
         heat = None
         from captum.attr import IntegratedGradients  # imported on use: it takes a second
 
-        ig = IntegratedGradients(self._word_logprob)
+        ig = IntegratedGradients(self._flat_logprob)
         for chunk in rows.chunks(self.rows_per_chunk):
             i, pos, tgt = (t[chunk].to(device) for t in (rows.sentence, rows.position, rows.target))
             w = cut_time(index_rows(words, i), int(pos.max()) + 1)  # causal: later words unread
+            self._words_like = w
             ci = c[i]
             attr = ig.attribute(
                 ci,
                 baselines=torch.zeros_like(ci),
-                additional_forward_args=(w, pos, tgt),
+                additional_forward_args=(*leaves(w), pos, tgt),
                 n_steps=self.n_steps,
                 internal_batch_size=max(len(chunk), self.rows_per_step),
             )
@@ -271,13 +279,15 @@ class WordAttributor:
         model = self.model
         layer = dict(model.classifier.named_modules())[self.heatmap_layer]
 
-        def score(images, label, w, p, t):
+        def score(images, label, *args):
             _, parts = model.introspector.collect(images, detach=False)
             r = torch.cat([part for _, part in parts], dim=1)
-            return self._word_logprob(model.explainer.condition_input(r, label), w, p, t)
+            return self._flat_logprob(model.explainer.condition_input(r, label), *args)
 
         cam = LayerGradCam(score, layer).attribute(
-            x[i], additional_forward_args=(labels[i], words, pos, tgt), relu_attributions=True
+            x[i],
+            additional_forward_args=(labels[i], *leaves(words), pos, tgt),
+            relu_attributions=True,
         )
         up = LayerAttribution.interpolate(cam.detach(), tuple(x.shape[2:]), "bilinear")
         return up.squeeze(1).clamp_min(0)

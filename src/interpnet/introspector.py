@@ -9,7 +9,7 @@ from torch import nn
 
 from interpnet.errors import ConfigError
 
-_POOLS = ("avg", "max", "flatten")
+_POOLS = ("avg", "max", "flatten", "none")
 
 
 def reduce_activation(t: torch.Tensor, pool: str) -> torch.Tensor:
@@ -22,7 +22,7 @@ def reduce_activation(t: torch.Tensor, pool: str) -> torch.Tensor:
         return t.flatten(2).mean(dim=2)
     if pool == "max":
         return t.flatten(2).amax(dim=2)
-    return t.flatten(1)
+    return t.flatten(1)  # "flatten", "none": every position kept, channel-major
 
 
 class Introspector(nn.Module):
@@ -97,6 +97,43 @@ class Introspector(nn.Module):
             (n, reduce_activation(t.detach() if detach else t, self.pool).float()) for n, t in parts
         ]
         return logits, reduced
+
+    @torch.no_grad()
+    def part_shapes(self, example: torch.Tensor) -> list[tuple[str, list[int]]]:
+        """(name, shape without the batch) of each part of r(x) before it is reduced: (C, H, W)
+        for a feature map, (D,) for a vector. With ``pool="none"`` a map's part of r(x) holds
+        every position, channel-major, and an explainer reads it back in this shape."""
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            shapes = self._raw_shapes(example)
+        finally:
+            self.model.train(was_training)
+        names = [name for name, _ in self.part_dims(example)]
+        return list(zip(names, shapes, strict=True))
+
+    def _raw_shapes(self, example: torch.Tensor) -> list[list[int]]:
+        captured: dict[str, list[int]] = {}
+        modules = dict(self.model.named_modules())
+
+        def make_hook(name: str):
+            def hook(_module, _inputs, output):
+                out = output[0] if isinstance(output, tuple) else output
+                captured[name] = list(out.shape[1:])
+
+            return hook
+
+        handles = [modules[name].register_forward_hook(make_hook(name)) for name in self.layers]
+        try:
+            logits = self.model(example)
+        finally:
+            for handle in handles:
+                handle.remove()
+        shapes = [list(example.shape[1:])] if self.include_input else []
+        shapes += [captured[name] for name in self.layers]
+        if self.include_softmax:
+            shapes.append([logits.shape[-1]])
+        return shapes
 
     @torch.no_grad()
     def part_dims(self, example: torch.Tensor) -> list[tuple[str, int]]:

@@ -1,7 +1,8 @@
-"""A second explainer through every path (issue 34: proof that nothing assumes the LRCN):
-tests/set_explainer.py's GRU over a set of tokens, whose conditioning is a dict of tensors,
-trained through the CLI with all three phases, resumed, saved and loaded, decoded by every
-method and reranker, attributed, evaluated and reported."""
+"""Explainers other than the LRCN through every path (issue 34: proof that nothing assumes the
+LRCN): tests/set_explainer.py's GRU over a set of tokens, as a user would write one, and the
+attention explainer over r(x) kept position by position (``pool="none"``), both with a dict
+conditioning: trained through the CLI with all three phases, resumed, saved and loaded,
+decoded by every method and reranker, attributed, evaluated and reported."""
 
 import json
 import warnings
@@ -18,18 +19,40 @@ from interpnet.workflows.train import resume_run
 from tests.helpers import StopAt, fit_config, tiny_config, tiny_flags
 from tests.set_explainer import SetGRUExplainer
 
-PHASE3 = dict(discriminative_epochs=1, swap_fraction=0.5, explainer="set-gru")
+PHASE3 = dict(discriminative_epochs=1, swap_fraction=0.5)
 REWARDS = {"cider": 1.0, "class-predicted": 0.5}
 QUIET = {"progress": False, "log": lambda _: None}
+# the explainers under test, with the conditioning each reads
+SPATIAL = dict(variant="custom", layers=["backbone.blocks.1", "head.hidden.1"], pool="none")
+EXPLAINERS = {
+    "set-gru": {"explainer": "set-gru"},
+    "attention": {"explainer": "attention", "include_softmax": True, **SPATIAL},
+}
+
+
+def _flags(options: dict) -> list[str]:
+    flags = []
+    for key, value in options.items():
+        flag = "--" + key.replace("_", "-")
+        if value is True:
+            flags.append(flag)
+        else:
+            flags += [flag, *map(str, value if isinstance(value, list) else [value])]
+    return flags
+
+
+@pytest.fixture(scope="module", params=list(EXPLAINERS))
+def kind(request):
+    return request.param
 
 
 @pytest.fixture(scope="module")
-def run(tiny_birds, tmp_path_factory):
-    run = tmp_path_factory.mktemp("set") / "run"
+def run(tiny_birds, tmp_path_factory, kind):
+    run = tmp_path_factory.mktemp(kind) / "run"
     flags = tiny_flags(**PHASE3, classifier_epochs=2, explainer_epochs=3)
     rewards = ["--rewards", *(f"{k}={v}" for k, v in REWARDS.items())]
     args = ["train", "--data-root", str(tiny_birds), "--out", str(run), *flags, *rewards]
-    assert main(args) == 0
+    assert main([*args, *_flags(EXPLAINERS[kind])]) == 0
     return run
 
 
@@ -40,20 +63,23 @@ def loaded(run):
     return model, test
 
 
-def test_every_phase_ran_and_the_saved_model_names_its_explainer(run, loaded):
+def test_every_phase_ran_and_the_saved_model_names_its_explainer(run, loaded, kind):
     phases = [json.loads(line)["phase"] for line in (run / "train_log.jsonl").open()]
     assert phases == ["classifier"] * 2 + ["explainer"] * 3 + ["discriminative"]
     config = json.loads((run / "interpnet.json").read_text())["explainer"]
-    assert config["type"] == "set-gru" and config["num_tokens"] == 3
     model, test = loaded
-    assert isinstance(model.explainer, SetGRUExplainer)
+    assert config["type"] == kind == model.explainer.kind
+    if kind == "set-gru":
+        assert config["num_tokens"] == 3 and isinstance(model.explainer, SetGRUExplainer)
+    else:  # the map's 8 x 8 positions, the hidden layer and the softmax: 66 tokens
+        assert [shape for _, shape in config["layout"]] == [[16, 8, 8], [12], [6]]
     again = InterpNet.from_pretrained(run)
     x = test.batch(torch.arange(4))
     assert [e.sentence for e in model.explain(x)] == [e.sentence for e in again.explain(x)]
 
 
-def test_an_interrupted_run_resumes_to_the_same_model(tiny_birds, tmp_path):
-    cfg = tiny_config(tiny_birds, rewards=REWARDS, **PHASE3)
+def test_an_interrupted_run_resumes_to_the_same_model(tiny_birds, tmp_path, kind):
+    cfg = tiny_config(tiny_birds, rewards=REWARDS, **PHASE3, **EXPLAINERS[kind])
     full = fit_config(cfg, tmp_path / "full").state_dict()
     with pytest.raises(KeyboardInterrupt):
         fit_config(cfg, tmp_path / "cut", callbacks=[StopAt("explainer", 1)])
@@ -128,11 +154,12 @@ def test_evaluated_explained_and_reported_through_the_cli(run, tmp_path):
     assert explained[0] in text and "attribution" in text
 
 
-def test_its_conditioning_is_handled_as_an_opaque_batch(loaded):
+def test_its_conditioning_is_handled_as_an_opaque_batch(loaded, kind):
     model, test = loaded
     r = model.introspect(test.batch(torch.arange(5)))[1]
     cond = model.explainer.condition(r)
-    assert set(cond) == {"tokens", "mask"} and not cond["mask"][:, -1].any()
+    assert set(cond) == {"tokens", "mask"}
+    assert cond["mask"][:, -1].any() == (kind != "set-gru")  # set-gru masks its last token
     picked = index_rows(cond, torch.tensor([4, 0, 0]))
     assert torch.equal(picked["tokens"][1], cond["tokens"][0])
     both = cat_rows([cond, picked])

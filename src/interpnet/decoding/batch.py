@@ -47,6 +47,18 @@ def index_rows(value: Any, index: torch.Tensor) -> Any:
     return _map(value, lambda t: t[index.to(t.device)])
 
 
+def leaves(value: Any) -> list[torch.Tensor]:
+    """The tensors of a value, in a fixed order (for an API that takes tensors only, such as
+    Captum's additional forward arguments, which it repeats along the batch)."""
+    return _leaves(value)
+
+
+def from_leaves(like: Any, tensors: list[torch.Tensor]) -> Any:
+    """The inverse of :func:`leaves`: ``tensors`` in the structure of ``like``."""
+    it = iter(tensors)
+    return _map(like, lambda _: next(it))
+
+
 def cut_time(value: Any, length: int) -> Any:
     """The first ``length`` steps of every tensor (batch-first, then time: an explainer's
     words): a causal model's outputs up to a step do not depend on later inputs."""

@@ -62,10 +62,11 @@ class Conditioning:
     pool: str = option(
         "avg",
         help=(
-            "how a spatial activation (N, C, H, W) becomes a vector: 'avg' (global average "
-            "pooling), 'max', or 'flatten'"
+            "how a spatial activation (N, C, H, W) becomes part of r(x): 'avg' (global average "
+            "pooling), 'max', 'flatten', or 'none' (every position kept, for an explainer that "
+            "attends over them: --explainer attention)"
         ),
-        choices=("avg", "max", "flatten"),
+        choices=("avg", "max", "flatten", "none"),
     )
     decision_label: bool = option(
         False,

@@ -18,6 +18,7 @@ from interpnet.decoding.rerank import Reranker, RewardContext
 from interpnet.decoding.retrieve import ReferenceBank
 from interpnet.devices import mixed_precision
 from interpnet.errors import CheckpointError, ConfigError
+from interpnet.model.attention import AttentionExplainer  # noqa: F401  (registers it)
 from interpnet.model.classifier import build_classifier, classifier_config
 from interpnet.model.conditioning import Conditioning
 from interpnet.model.explainer import (
@@ -103,6 +104,8 @@ class InterpNet(nn.Module):
         else:
             explainer_kwargs.pop("label_embed_dim", None)
         kind = explainer_class(explainer) if isinstance(explainer, str) else explainer
+        if getattr(kind, "needs_layout", False):  # it reads r(x) part by part, in its shapes
+            explainer_kwargs["layout"] = introspector.part_shapes(example_input[:2])
         module = kind(len(vocab), r.shape[1], **explainer_kwargs)
         return cls(classifier, module, vocab, conditioning, class_names, input_spec, num_classes)
 

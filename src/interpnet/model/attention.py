@@ -1,0 +1,131 @@
+"""The LRCN-2f with soft attention over r(x)'s positions (Show, Attend and Tell's attention,
+FAE's use of it on a classifier's feature maps): at every step LSTM-1's state asks which
+tokens of r(x) to read, and their weighted sum takes the place of the LRCN's fixed r(x) term.
+
+The tokens come from r(x) itself, part by part in the shapes the introspector measured
+(``layout``): a feature map read un-pooled (``Conditioning(pool="none")``) gives one token per
+position (its C channels projected to the fusion width, plus a learned position embedding and a
+learned embedding of its layer); a vector part (hidden layer, softmax, a pooled map) one token;
+the class label of a label variant one more."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from interpnet.model.explainer import Explainer, register_explainer
+
+State = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+
+
+@register_explainer("attention")
+class AttentionExplainer(Explainer):
+    """``layout``: ``[name, shape]`` of each part of r(x) in order (``shape`` (C, H, W) for a map
+    kept un-pooled, (D,) otherwise), as :meth:`interpnet.introspector.Introspector.part_shapes`
+    gives it; the sizes as the LRCN's."""
+
+    needs_layout = True  # InterpNet.build passes the introspector's part shapes
+
+    def __init__(
+        self,
+        vocab_size: int,
+        cond_dim: int,
+        layout: list,
+        embed_dim: int = 256,
+        hidden_dim: int = 512,
+        fusion_dim: int = 512,
+        dropout: float = 0.2,
+        num_classes: int = 0,
+        label_embed_dim: int = 0,
+    ):
+        super().__init__()
+        if (num_classes > 0) != (label_embed_dim > 0):
+            raise ValueError("num_classes and label_embed_dim must both be set for a label input")
+        sizes = [math.prod(shape) for _, shape in layout]
+        if sum(sizes) != cond_dim:
+            raise ValueError(f"layout sizes add up to {sum(sizes)}, r(x) has {cond_dim}")
+        self.sizes = sizes
+        self.maps = [len(shape) == 3 for _, shape in layout]
+        self.embed = nn.Embedding(vocab_size, embed_dim)
+        self.lstm1 = nn.LSTM(embed_dim, hidden_dim, batch_first=True)
+        self.fuse_word = nn.Linear(hidden_dim, fusion_dim, bias=False)
+        self.label_embed = nn.Embedding(num_classes, label_embed_dim) if num_classes else None
+        # one projection per part: a map's channels at each position, or a whole vector
+        self.project_parts = nn.ModuleList(
+            nn.Linear(shape[0] if len(shape) == 3 else size, fusion_dim)
+            for (_, shape), size in zip(layout, sizes, strict=True)
+        )
+        positions = sum(shape[1] * shape[2] for _, shape in layout if len(shape) == 3)
+        self.position = nn.Parameter(torch.zeros(positions, fusion_dim))
+        self.part_embed = nn.Parameter(torch.zeros(len(layout) + 1, fusion_dim))
+        self.label_token = nn.Linear(label_embed_dim, fusion_dim) if num_classes else None
+        self.query = nn.Linear(hidden_dim, fusion_dim, bias=False)
+        self.lstm2 = nn.LSTM(fusion_dim, hidden_dim, batch_first=True)
+        self.drop = nn.Dropout(dropout)
+        self.out = nn.Linear(hidden_dim, vocab_size)
+
+    def project(self, c: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The tokens (B, N, fusion) of ``c`` = [r(x) ; label embedding] and their mask."""
+        batch, tokens, at, used = c.shape[0], [], 0, 0
+        for k, (size, is_map, proj) in enumerate(
+            zip(self.sizes, self.maps, self.project_parts, strict=True)
+        ):
+            part = c[:, at : at + size]
+            at += size
+            if is_map:
+                channels = proj.in_features
+                grid = part.view(batch, channels, -1).transpose(1, 2)  # (B, H*W, C)
+                n = grid.shape[1]
+                token = proj(grid) + self.position[used : used + n] + self.part_embed[k]
+                used += n
+            else:
+                token = (proj(part) + self.part_embed[k]).unsqueeze(1)
+            tokens.append(token)
+        if self.label_token is not None:
+            label = self.label_token(c[:, at:]) + self.part_embed[-1]
+            tokens.append(label.unsqueeze(1))
+        tokens = torch.cat(tokens, dim=1)
+        mask = torch.ones(tokens.shape[:2], dtype=torch.bool, device=c.device)
+        return {"tokens": tokens, "mask": mask}
+
+    def attention(self, query: torch.Tensor, cond: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Weights (B, T, N) of each step's query (B, T, fusion) over the tokens."""
+        scale = cond["tokens"].shape[-1] ** -0.5
+        scores = torch.einsum("btf,bnf->btn", query, cond["tokens"]) * scale
+        return scores.masked_fill(~cond["mask"].unsqueeze(1), float("-inf")).softmax(dim=-1)
+
+    def words(self, tokens: torch.Tensor) -> dict[str, torch.Tensor]:
+        """LSTM-1 over the input words: the word half of the fusion and the attention query."""
+        h1, _ = self.lstm1(self.embed(tokens))
+        h1 = self.drop(h1)
+        return {"fused": self.fuse_word(h1), "query": self.query(h1)}
+
+    def logits(self, words, cond, positions: torch.Tensor | None = None) -> torch.Tensor:
+        weights = self.attention(words["query"], cond)
+        context = torch.einsum("btn,bnf->btf", weights, cond["tokens"])
+        h2, _ = self.lstm2(words["fused"] + context)
+        h2 = self.drop(h2)
+        if positions is not None:
+            h2 = h2[torch.arange(h2.shape[0], device=h2.device), positions]
+        return self.out(h2)
+
+    def init_state(self, batch: int, device: torch.device | None = None) -> State:
+        zeros = torch.zeros(1, batch, self.config["hidden_dim"], device=device)
+        return zeros, zeros.clone(), zeros.clone(), zeros.clone()
+
+    def step(self, token: torch.Tensor, cond, state: State) -> tuple[torch.Tensor, State]:
+        h1, c1, h2, c2 = state
+        o1, (h1, c1) = self.lstm1(self.embed(token).unsqueeze(1), (h1, c1))
+        o1 = self.drop(o1)
+        weights = self.attention(self.query(o1), cond)
+        context = torch.einsum("btn,bnf->btf", weights, cond["tokens"])
+        o2, (h2, c2) = self.lstm2(self.fuse_word(o1) + context, (h2, c2))
+        logits = self.out(self.drop(o2)).squeeze(1)
+        return F.log_softmax(logits, dim=-1), (h1, c1, h2, c2)
+
+    @staticmethod
+    def reorder_state(state: State, index: torch.Tensor) -> State:
+        return tuple(s.index_select(1, index) for s in state)  # type: ignore[return-value]
