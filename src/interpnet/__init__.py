@@ -5,6 +5,7 @@ Reference implementation of InterpNET (Barratt 2017, arXiv 1710.09511).
 
 from interpnet.attribution import WordAttribution, WordAttributor
 from interpnet.decoding import Decoding
+from interpnet.evidence import EvidenceMaps, WordEvidence
 from interpnet.model import (
     CNNClassifier,
     Conditioning,
@@ -35,6 +36,7 @@ __all__ = [
     "Explainer",
     "ExplainerConfig",
     "Evaluation",
+    "EvidenceMaps",
     "Explanation",
     "InterpNet",
     "Introspector",
@@ -48,6 +50,7 @@ __all__ = [
     "Vocabulary",
     "WordAttribution",
     "WordAttributor",
+    "WordEvidence",
     "build_model",
     "build_report",
     "detokenize",

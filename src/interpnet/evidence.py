@@ -1,0 +1,109 @@
+"""Per-word evidence of an explainer that attends over r(x): where each word of an explanation
+looked, as its attention over r(x)'s tokens, laid back on each feature map's grid. Unlike
+integrated gradients (:mod:`interpnet.attribution`), it is read from the model's own computation
+of the word, for free."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from interpnet.attribution import sentence_tokens
+from interpnet.decoding import Decoding
+from interpnet.decoding.rerank import Reranker
+from interpnet.errors import ConfigError
+from interpnet.model.interpnet import InterpNet
+
+
+@dataclass
+class WordEvidence:
+    """Where each word of one explanation looked. ``weights[t]``: word t's attention over the
+    tokens of r(x) (it sums to 1); ``part_weights[t, k]``: the share of it on ``parts[k]`` (a
+    feature map, a vector part, the label); ``maps[name][t]``: its attention on map ``name``'s
+    grid (H, W)."""
+
+    label: int
+    class_name: str
+    probability: float
+    tokens: list[str]
+    parts: list[str]
+    weights: torch.Tensor
+    part_weights: torch.Tensor
+    maps: dict[str, torch.Tensor]
+
+
+class EvidenceMaps:
+    """Each word's attention, for a model whose explainer attends over r(x) (``attention``)."""
+
+    def __init__(self, model: InterpNet) -> None:
+        explainer = model.explainer
+        if not hasattr(explainer, "attention") or "layout" not in explainer.config:
+            raise ConfigError(
+                f"the {explainer.kind or 'lrcn'} explainer does not attend over r(x); evidence "
+                "maps need one that does (explainer kind 'attention'), integrated gradients "
+                "work for any (interpnet.WordAttributor)"
+            )
+        self.model = model
+        self.layout = [(name, list(shape)) for name, shape in explainer.config["layout"]]
+
+    def _spans(self) -> list[tuple[str, int, int, list[int]]]:
+        """(part name, first token, token count, grid) of each part, then the label's."""
+        spans, at = [], 0
+        for name, shape in self.layout:
+            count = shape[1] * shape[2] if len(shape) == 3 else 1
+            spans.append((name, at, count, shape[1:] if len(shape) == 3 else []))
+            at += count
+        if self.model.explainer.uses_label:
+            spans.append(("label", at, 1, []))
+        return spans
+
+    @torch.no_grad()
+    def explain(
+        self,
+        x: torch.Tensor,
+        sentences: list[str] | None = None,
+        decoding: Decoding | None = None,
+        reranker: Reranker | None = None,
+    ) -> list[WordEvidence]:
+        """The evidence of the explanations of inputs ``x``: ``sentences`` when given (one per
+        input), else the model's own, decoded with ``decoding``."""
+        model, explainer, vocab = self.model, self.model.explainer, self.model.vocab
+        model.eval()
+        x = x.to(next(model.parameters()).device)
+        logits, r = model.introspect(x)
+        prob, labels = torch.softmax(logits, dim=-1).max(dim=-1)
+        if sentences is None:
+            tokens = model.decode(r, labels, decoding, reranker)
+        else:
+            if len(sentences) != x.shape[0]:
+                raise ValueError(f"{len(sentences)} sentences for {x.shape[0]} inputs")
+            tokens = [sentence_tokens(s) for s in sentences]
+        ids = [vocab.encode(t)[:-1] for t in tokens]  # the words, without <eos>
+        inputs = vocab.pad_batch([[vocab.bos_id, *seq[:-1]] for seq in ids]).to(x.device)
+        cond = explainer.condition(r, labels if explainer.uses_label else None)
+        weights = explainer.attention(explainer.words(inputs)["query"], cond).float().cpu()
+        spans = self._spans()
+        out = []
+        for n, seq in enumerate(tokens):
+            w = weights[n, : len(ids[n])]  # (T, N)
+            part_weights = torch.stack([w[:, a : a + c].sum(dim=1) for _, a, c, _ in spans], 1)
+            maps = {
+                name: w[:, a : a + c].reshape(len(w), *grid)
+                for name, a, c, grid in spans
+                if grid and math.prod(grid) == c
+            }
+            out.append(
+                WordEvidence(
+                    int(labels[n]),
+                    model.class_name(int(labels[n])),
+                    float(prob[n]),
+                    list(seq),
+                    [name for name, *_ in spans],
+                    w,
+                    part_weights,
+                    maps,
+                )
+            )
+        return out
