@@ -51,3 +51,21 @@ def test_an_explainer_that_does_not_attend_is_a_clear_error():
     model, _ = _model(explainer="lrcn", variant="interpnet")
     with pytest.raises(ConfigError, match="does not attend over r"):
         EvidenceMaps(model)
+
+
+def test_the_doubly_stochastic_attention_penalty_is_added_to_the_teacher_forced_loss():
+    from interpnet.model.explainer import sentence_loss
+
+    model, x = _model(include_softmax=True)  # in eval mode: no dropout, so two passes agree
+    r = model.introspect(x)[1]
+    tokens = VOCAB.pad_batch([VOCAB.encode(["a", "red", "bird"]), VOCAB.encode(["bird"])])
+    r = r[:2]
+    logits = model._teacher_forced(tokens, r, None)
+    weights = model.explainer._weights
+    plain = sentence_loss(logits, tokens, VOCAB.pad_id)
+    mask = (tokens != VOCAB.pad_id).float().unsqueeze(-1)
+    by_hand = ((1 - (weights * mask).sum(dim=1)) ** 2).sum(dim=1).mean()
+    model.explainer._weights = None
+    torch.testing.assert_close(model.explainer_loss(tokens, r), plain + by_hand)
+    model.explainer.penalty = 0.0
+    torch.testing.assert_close(model.explainer_loss(tokens, r), plain)

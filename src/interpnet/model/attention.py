@@ -25,7 +25,8 @@ State = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 class AttentionExplainer(Explainer):
     """``layout``: ``[name, shape]`` of each part of r(x) in order (``shape`` (C, H, W) for a map
     kept un-pooled, (D,) otherwise), as :meth:`interpnet.introspector.Introspector.part_shapes`
-    gives it; the sizes as the LRCN's."""
+    gives it; the sizes as the LRCN's; ``penalty``: the weight of the doubly stochastic
+    attention penalty in the teacher-forced loss (Show, Attend and Tell's lambda, 1; 0: off)."""
 
     needs_layout = True  # InterpNet.build passes the introspector's part shapes
 
@@ -40,8 +41,11 @@ class AttentionExplainer(Explainer):
         dropout: float = 0.2,
         num_classes: int = 0,
         label_embed_dim: int = 0,
+        penalty: float = 1.0,
     ):
         super().__init__()
+        self.penalty = penalty
+        self._weights: torch.Tensor | None = None  # the last teacher-forced pass's attention
         if (num_classes > 0) != (label_embed_dim > 0):
             raise ValueError("num_classes and label_embed_dim must both be set for a label input")
         sizes = [math.prod(shape) for _, shape in layout]
@@ -105,12 +109,23 @@ class AttentionExplainer(Explainer):
 
     def logits(self, words, cond, positions: torch.Tensor | None = None) -> torch.Tensor:
         weights = self.attention(words["query"], cond)
+        self._weights = weights if torch.is_grad_enabled() else None
         context = torch.einsum("btn,bnf->btf", weights, cond["tokens"])
         h2, _ = self.lstm2(words["fused"] + context)
         h2 = self.drop(h2)
         if positions is not None:
             h2 = h2[torch.arange(h2.shape[0], device=h2.device), positions]
         return self.out(h2)
+
+    def auxiliary_loss(self, mask: torch.Tensor) -> torch.Tensor | None:
+        """Show, Attend and Tell's doubly stochastic attention penalty, ``penalty`` x
+        sum over tokens of (1 - the attention a token got over the sentence's words)^2, averaged
+        over the batch: it asks the explanation to look at every part of r(x) at some word."""
+        weights, self._weights = self._weights, None
+        if weights is None or not self.penalty:
+            return None
+        total = (weights * mask.unsqueeze(-1).to(weights.dtype)).sum(dim=1)  # (B, N)
+        return self.penalty * ((1.0 - total) ** 2).sum(dim=1).mean()
 
     def init_state(self, batch: int, device: torch.device | None = None) -> State:
         zeros = torch.zeros(1, batch, self.config["hidden_dim"], device=device)

@@ -153,6 +153,11 @@ class Explainer(nn.Module):
         """Teacher-forced logits (B, T, V) for input tokens (B, T) that start with ``<bos>``."""
         return self.logits(self.words(tokens), self.condition(r, labels))
 
+    def auxiliary_loss(self, mask: torch.Tensor) -> torch.Tensor | None:
+        """A term the teacher-forced loss adds, about the explainer's last forward pass over
+        sentences whose words ``mask`` (B, T) marks (e.g. an attention penalty); None: none."""
+        return None
+
     def init_state(self, batch: int, device: torch.device | None = None) -> Any:
         """The decoding state before the first word."""
         raise NotImplementedError

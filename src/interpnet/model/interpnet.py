@@ -189,7 +189,9 @@ class InterpNet(nn.Module):
         ``explainer``: the module to run instead of ``self.explainer`` (a
         ``DistributedDataParallel`` wrapper of it, in distributed training)."""
         logits = self._teacher_forced(tokens, r, labels, explainer)
-        return sentence_loss(logits, tokens, self.vocab.pad_id)
+        loss = sentence_loss(logits, tokens, self.vocab.pad_id)
+        extra = self.explainer.auxiliary_loss(tokens != self.vocab.pad_id)
+        return loss if extra is None else loss + extra
 
     def sentence_logprob(
         self,
