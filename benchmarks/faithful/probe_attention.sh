@@ -2,7 +2,7 @@
 # Probe (issue 35): the attention explainer against the LRCN on the demo's SynthBirds and recipe,
 # both reading the same layers of the same classifier (the CNN's third block, its last hidden
 # layer, the softmax): the LRCN with the block average-pooled, the attention explainer with its
-# 8 x 8 positions kept (--pool none). Greedy test explanations, evaluated without human agreement
+# 8 x 8 positions kept (--pool none), with and without its attention penalty. Greedy test explanations, evaluated without human agreement
 # and self-retrieval. Resumable: a finished step leaves its file in the results folder.
 # Usage (repository root, venv active): bash benchmarks/faithful/probe_attention.sh WORKDIR
 set -euo pipefail
@@ -14,15 +14,17 @@ if [ ! -d "$data/CUB_200_2011" ]; then
   interpnet data synthbirds --out "$data" --species 50 --images-per-species 50 --quiet
 fi
 reads=(--variant custom --layers backbone.blocks.2 head.hidden.1 --include-softmax)
-for name in lrcn attention; do
-  pool=avg
-  [ "$name" = attention ] && pool=none
+for name in lrcn attention attention-penalty0; do
+  explainer=attention pool=none options=()
+  [ "$name" = lrcn ] && explainer=lrcn pool=avg
+  [ "$name" = attention-penalty0 ] && options=(--explainer-options penalty=0)
   run="$work/runs/$name"
   if [ ! -f "$out/$name-train_log.jsonl" ]; then
     rm -rf "$run"
     start=$(date +%s)
     interpnet train --preset demo --data-root "$data" "${reads[@]}" --pool "$pool" \
-      --explainer "$name" --device cpu --quiet --out "$run" > "$out/$name-train.txt"
+      --explainer "$explainer" "${options[@]}" --device cpu --quiet --out "$run" \
+      > "$out/$name-train.txt"
     echo "wall seconds: $(( $(date +%s) - start ))" >> "$out/$name-train.txt"
     cp "$run/train_log.jsonl" "$out/$name-train_log.jsonl"
   fi

@@ -226,7 +226,7 @@ def test_config_options_are_declared_once_in_their_sections():
     flat = [f.name for f in fields(TrainConfig)]
     assert len(flat) == len(set(flat))
     declared = {f.name for section in SECTIONS.values() for f in fields(section)}
-    assert set(flat) - {"explainer"} <= declared  # ExplainerConfig.kind is "explainer" here
+    assert set(flat) - {"explainer", "explainer_options"} <= declared  # renamed: kind, options
     cfg = TrainConfig(variant="custom", layers=["a"], pool="max", explainer="lrcn", hidden_dim=7)
     assert cfg.conditioning().pool == "max" and cfg.explainer_config().hidden_dim == 7
     sections = cfg.sections()

@@ -50,6 +50,11 @@ class ExplainerConfig:
         128,
         help="for variant gve-label: class-embedding size",
     )
+    options: dict[str, float] = option(
+        factory=dict,
+        help="the explainer's own options as NAME=VALUE (e.g. penalty=0: the attention "
+        "explainer without its attention penalty)",
+    )
 
     def __post_init__(self) -> None:
         explainer_class(self.kind)

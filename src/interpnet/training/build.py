@@ -34,6 +34,7 @@ def build_model(
     if vocab is None:
         vocab = Vocabulary.build((t for ts in train.tokens() for t in ts), args.min_count)
     sizes = (explainer or ExplainerConfig()).to_dict()
+    kind, own = sizes.pop("kind"), sizes.pop("options")
     return InterpNet.build(
         classifier,
         vocab,
@@ -41,6 +42,7 @@ def build_model(
         train.batch(torch.arange(min(2, len(train)))),
         class_names,
         input_spec,
-        explainer=sizes.pop("kind"),
+        explainer=kind,
         **sizes,
+        **own,
     )

@@ -211,7 +211,7 @@ class ClassifierConfig:
 # or, for discriminative_epochs and rewards, the variant's (gve trains phase 3 by default)
 _FROM_RECIPE = frozenset(RECIPES["paper"]) - set(DROPOUT_OPTIONS)
 _DERIVED = ("train_classifier",)  # from freeze_classifier
-_FLAT_NAMES = {"kind": "explainer"}  # ExplainerConfig.kind is the flat config's "explainer"
+_FLAT_NAMES = {"kind": "explainer", "options": "explainer_options"}  # flat names of those two
 SECTIONS: dict[str, type] = {
     "data": DataConfig,
     "classifier": ClassifierConfig,
