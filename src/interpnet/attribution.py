@@ -93,6 +93,33 @@ def sentence_tokens(sentence: str) -> list[str]:
     return tokens
 
 
+def explained_tokens(
+    model: InterpNet,
+    r: torch.Tensor,
+    labels: torch.Tensor,
+    sentences: list[str] | None,
+    decoding: Decoding | None = None,
+    reranker: Reranker | None = None,
+) -> tuple[list[list[str]], list[list[int]]]:
+    """The tokens of each input's explanation, ``sentences`` when given (one per input), else
+    the model's own decoded from r(x) with ``decoding``; and their ids, the words without
+    ``<eos>`` (what per-word attribution and evidence are computed for)."""
+    if sentences is None:
+        tokens = model.decode(r, labels, decoding, reranker)
+    else:
+        if len(sentences) != r.shape[0]:
+            raise ValueError(f"{len(sentences)} sentences for {r.shape[0]} inputs")
+        tokens = [sentence_tokens(s) for s in sentences]
+    return tokens, [model.vocab.encode(t)[:-1] for t in tokens]
+
+
+def input_words(model: InterpNet, ids: list[list[int]], device: torch.device) -> torch.Tensor:
+    """The explainer's input at each word of sentences ``ids``: ``<bos>``, then every word but
+    the last (padded)."""
+    vocab = model.vocab
+    return vocab.pad_batch([[vocab.bos_id, *seq[:-1]] for seq in ids]).to(device)
+
+
 def last_conv_layer(model: nn.Module) -> str | None:
     """The name of the last ``nn.Conv2d`` of a model (in ``named_modules`` order), or None."""
     names = [n for n, m in model.named_modules() if isinstance(m, nn.Conv2d)]
@@ -176,9 +203,7 @@ class WordAttributor:
     def _word_path(self, ids: list[list[int]], device: torch.device) -> Any:
         """The explainer's words of every sentence's input tokens (for the LRCN: the word half
         of its fusion layer, (N, T_max, fusion)), computed once."""
-        vocab = self.model.vocab
-        inputs = vocab.pad_batch([[vocab.bos_id, *seq[:-1]] for seq in ids]).to(device)
-        return self.model.explainer.words(inputs)
+        return self.model.explainer.words(input_words(self.model, ids, device))
 
     # ---- attribution ------------------------------------------------------------------------
     def attribute(
@@ -198,13 +223,7 @@ class WordAttributor:
             logits, parts = model.introspector.collect(x)
             r = torch.cat([t for _, t in parts], dim=1)
             prob, labels = torch.softmax(logits, dim=-1).max(dim=-1)
-            if sentences is None:
-                tokens = model.decode(r, labels, decoding, reranker)
-            else:
-                if len(sentences) != x.shape[0]:
-                    raise ValueError(f"{len(sentences)} sentences for {x.shape[0]} inputs")
-                tokens = [sentence_tokens(s) for s in sentences]
-            ids = [model.vocab.encode(t)[:-1] for t in tokens]  # the words, without <eos>
+            tokens, ids = explained_tokens(model, r, labels, sentences, decoding, reranker)
             c = model.explainer.condition_input(r, labels)
             words = self._word_path(ids, device)
         names = [n for n, _ in parts] + (["label"] if model.explainer.uses_label else [])

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
-from interpnet.attribution import sentence_tokens
+from interpnet.attribution import explained_tokens, input_words
 from interpnet.decoding import Decoding
 from interpnet.decoding.rerank import Reranker
 from interpnet.errors import ConfigError
@@ -69,21 +69,15 @@ class EvidenceMaps:
     ) -> list[WordEvidence]:
         """The evidence of the explanations of inputs ``x``: ``sentences`` when given (one per
         input), else the model's own, decoded with ``decoding``."""
-        model, explainer, vocab = self.model, self.model.explainer, self.model.vocab
+        model, explainer = self.model, self.model.explainer
         model.eval()
         x = x.to(next(model.parameters()).device)
         logits, r = model.introspect(x)
         prob, labels = torch.softmax(logits, dim=-1).max(dim=-1)
-        if sentences is None:
-            tokens = model.decode(r, labels, decoding, reranker)
-        else:
-            if len(sentences) != x.shape[0]:
-                raise ValueError(f"{len(sentences)} sentences for {x.shape[0]} inputs")
-            tokens = [sentence_tokens(s) for s in sentences]
-        ids = [vocab.encode(t)[:-1] for t in tokens]  # the words, without <eos>
-        inputs = vocab.pad_batch([[vocab.bos_id, *seq[:-1]] for seq in ids]).to(x.device)
+        tokens, ids = explained_tokens(model, r, labels, sentences, decoding, reranker)
         cond = explainer.condition(r, labels if explainer.uses_label else None)
-        weights = explainer.attention(explainer.words(inputs)["query"], cond).float().cpu()
+        query = explainer.words(input_words(model, ids, x.device))["query"]
+        weights = explainer.attention(query, cond).float().cpu()
         spans = self._spans()
         out = []
         for n, seq in enumerate(tokens):

@@ -71,6 +71,14 @@ class Introspector(nn.Module):
     ) -> tuple[torch.Tensor, list[tuple[str, torch.Tensor]]]:
         """Run the model once; return its logits and the named, reduced parts of r, detached
         unless ``detach=False`` (attribution carries gradients through the classifier)."""
+        logits, parts = self._parts(x)
+        reduced = [
+            (n, reduce_activation(t.detach() if detach else t, self.pool).float()) for n, t in parts
+        ]
+        return logits, reduced
+
+    def _parts(self, x: torch.Tensor) -> tuple[torch.Tensor, list[tuple[str, torch.Tensor]]]:
+        """Run the model once; its logits and the named parts of r as they are, unreduced."""
         captured: dict[str, torch.Tensor] = {}
         modules = dict(self.model.named_modules())
 
@@ -93,10 +101,7 @@ class Introspector(nn.Module):
         parts += [(name, captured[name]) for name in self.layers]
         if self.include_softmax:
             parts.append(("softmax", torch.softmax(logits, dim=-1)))
-        reduced = [
-            (n, reduce_activation(t.detach() if detach else t, self.pool).float()) for n, t in parts
-        ]
-        return logits, reduced
+        return logits, parts
 
     @torch.no_grad()
     def part_shapes(self, example: torch.Tensor) -> list[tuple[str, list[int]]]:
@@ -106,34 +111,10 @@ class Introspector(nn.Module):
         was_training = self.model.training
         self.model.eval()
         try:
-            shapes = self._raw_shapes(example)
+            _, parts = self._parts(example)
         finally:
             self.model.train(was_training)
-        names = [name for name, _ in self.part_dims(example)]
-        return list(zip(names, shapes, strict=True))
-
-    def _raw_shapes(self, example: torch.Tensor) -> list[list[int]]:
-        captured: dict[str, list[int]] = {}
-        modules = dict(self.model.named_modules())
-
-        def make_hook(name: str):
-            def hook(_module, _inputs, output):
-                out = output[0] if isinstance(output, tuple) else output
-                captured[name] = list(out.shape[1:])
-
-            return hook
-
-        handles = [modules[name].register_forward_hook(make_hook(name)) for name in self.layers]
-        try:
-            logits = self.model(example)
-        finally:
-            for handle in handles:
-                handle.remove()
-        shapes = [list(example.shape[1:])] if self.include_input else []
-        shapes += [captured[name] for name in self.layers]
-        if self.include_softmax:
-            shapes.append([logits.shape[-1]])
-        return shapes
+        return [(name, list(t.shape[1:])) for name, t in parts]
 
     @torch.no_grad()
     def part_dims(self, example: torch.Tensor) -> list[tuple[str, int]]:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import typing
 from dataclasses import fields
 
+from interpnet.cli.flags import flag_type
 from interpnet.cli.hints import add_trust_flag, stored_data_root_hint
 from interpnet.decoding import Decoding
 from interpnet.errors import InterpnetError
@@ -17,15 +17,12 @@ from interpnet.workflows.run import Run
 def add_decoding_flags(p: argparse.ArgumentParser) -> None:
     """One flag per :class:`Decoding` option, its help, choices and default from the option's
     declaration (:func:`interpnet.options.option`)."""
-    hints = typing.get_type_hints(Decoding)
     for f in fields(Decoding):
         if not help_of(f):  # the banks: built from the run, not given on the command line
             continue
         text = f"{help_of(f)} (default: {f.default})" if f.default is not None else help_of(f)
         common = {"dest": f.name, "help": text}
-        kind = next(
-            t for t in (*typing.get_args(hints[f.name]), hints[f.name]) if t is not type(None)
-        )
+        kind, _ = flag_type(Decoding, f.name)
         if kind is bool:
             p.add_argument(flag_of(f), action="store_true", **common)
         else:

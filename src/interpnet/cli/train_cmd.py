@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import time
-import types
-import typing
 from dataclasses import fields
 from pathlib import Path
 
+from interpnet.cli.flags import flag_type, weight_pair
 from interpnet.cli.hints import add_trust_flag, stored_data_root_hint
 from interpnet.distributed import is_main_process
 from interpnet.errors import InterpnetError
@@ -17,30 +16,6 @@ from interpnet.options import choices_of, help_of
 from interpnet.training import RECIPES, TrainConfig
 from interpnet.training.config import PRESETS, read_options
 from interpnet.workflows.train import configured_trainer, resume_run
-
-
-def _flag_type(name: str) -> tuple[type, bool]:
-    """(element type, is a list) of a TrainConfig field, from its annotation."""
-    hint = typing.get_type_hints(TrainConfig)[name]
-    if typing.get_origin(hint) is dict:
-        return _weight_pair, True
-    args = [a for a in typing.get_args(hint) if a is not type(None)]
-    if typing.get_origin(hint) is list:
-        return args[0], True
-    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
-        return args[0], False
-    return hint, False
-
-
-def _weight_pair(text: str) -> tuple[str, float]:
-    """NAME=WEIGHT, e.g. class-predicted=1.0."""
-    name, sep, weight = text.partition("=")
-    try:
-        if not sep:
-            raise ValueError
-        return name, float(weight)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected NAME=WEIGHT, got {text!r}") from None
 
 
 def add_config_flags(parser: argparse.ArgumentParser, names: tuple[str, ...] | None = None) -> None:
@@ -56,13 +31,13 @@ def add_config_flags(parser: argparse.ArgumentParser, names: tuple[str, ...] | N
         shown = "the recipe's" if value is None and f.name in RECIPES["paper"] else repr(value)
         text = help_of(f)
         help_text = text if "(default:" in text else f"{text} (default: {shown})"
-        kind, is_list = _flag_type(f.name)
+        kind, is_list = flag_type(TrainConfig, f.name)
         if kind is bool:
             parser.add_argument(
                 flag, action=argparse.BooleanOptionalAction, default=None, help=help_text
             )
         elif is_list:
-            metavar = "NAME=WEIGHT" if kind is _weight_pair else None
+            metavar = "NAME=WEIGHT" if kind is weight_pair else None
             parser.add_argument(
                 flag, nargs="+", type=kind, default=None, metavar=metavar, help=help_text
             )

@@ -8,7 +8,7 @@ list, a ``torch.utils.data.Dataset``) into one.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,9 @@ class SplitData:
     sentences: list[list[str]]  # raw reference sentences per example
     keys: list[str]  # image paths relative to the image folder (or item numbers)
     preprocess: ImagePreprocessing | None = None
+    _tokens: list[list[list[str]]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def __len__(self) -> int:
         return self.inputs.shape[0]
@@ -49,7 +52,11 @@ class SplitData:
         return self.preprocess.to_input(x) if self.preprocess is not None else to_float(x)
 
     def tokens(self) -> list[list[list[str]]]:
-        return [[tokenize(s) for s in sents] for sents in self.sentences]
+        """The references tokenised, per example (computed once: building a model's vocabulary
+        and training its explainer both read them)."""
+        if self._tokens is None:
+            self._tokens = [[tokenize(s) for s in sents] for sents in self.sentences]
+        return self._tokens
 
 
 def _sentences(value: Any, where: str) -> list[str]:

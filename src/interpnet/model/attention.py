@@ -17,8 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from interpnet.model.explainer import Explainer, register_explainer
-
-State = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+from interpnet.model.lrcn import LRCNExplainer, State
 
 
 @register_explainer("attention")
@@ -101,6 +100,11 @@ class AttentionExplainer(Explainer):
         scores = torch.einsum("btf,bnf->btn", query, cond["tokens"]) * scale
         return scores.masked_fill(~cond["mask"].unsqueeze(1), float("-inf")).softmax(dim=-1)
 
+    def _read(self, query: torch.Tensor, cond) -> tuple[torch.Tensor, torch.Tensor]:
+        """The attention weights (B, T, N) and the tokens they read (B, T, fusion)."""
+        weights = self.attention(query, cond)
+        return weights, torch.einsum("btn,bnf->btf", weights, cond["tokens"])
+
     def words(self, tokens: torch.Tensor) -> dict[str, torch.Tensor]:
         """LSTM-1 over the input words: the word half of the fusion and the attention query."""
         h1, _ = self.lstm1(self.embed(tokens))
@@ -108,9 +112,8 @@ class AttentionExplainer(Explainer):
         return {"fused": self.fuse_word(h1), "query": self.query(h1)}
 
     def logits(self, words, cond, positions: torch.Tensor | None = None) -> torch.Tensor:
-        weights = self.attention(words["query"], cond)
+        weights, context = self._read(words["query"], cond)
         self._weights = weights if torch.is_grad_enabled() else None
-        context = torch.einsum("btn,bnf->btf", weights, cond["tokens"])
         h2, _ = self.lstm2(words["fused"] + context)
         h2 = self.drop(h2)
         if positions is not None:
@@ -127,20 +130,15 @@ class AttentionExplainer(Explainer):
         total = (weights * mask.unsqueeze(-1).to(weights.dtype)).sum(dim=1)  # (B, N)
         return self.penalty * ((1.0 - total) ** 2).sum(dim=1).mean()
 
-    def init_state(self, batch: int, device: torch.device | None = None) -> State:
-        zeros = torch.zeros(1, batch, self.config["hidden_dim"], device=device)
-        return zeros, zeros.clone(), zeros.clone(), zeros.clone()
+    # the decoding state is the LRCN's: the two LSTMs' hidden and cell states
+    init_state = LRCNExplainer.init_state
+    reorder_state = staticmethod(LRCNExplainer.reorder_state)
 
     def step(self, token: torch.Tensor, cond, state: State) -> tuple[torch.Tensor, State]:
         h1, c1, h2, c2 = state
         o1, (h1, c1) = self.lstm1(self.embed(token).unsqueeze(1), (h1, c1))
         o1 = self.drop(o1)
-        weights = self.attention(self.query(o1), cond)
-        context = torch.einsum("btn,bnf->btf", weights, cond["tokens"])
+        _, context = self._read(self.query(o1), cond)
         o2, (h2, c2) = self.lstm2(self.fuse_word(o1) + context, (h2, c2))
         logits = self.out(self.drop(o2)).squeeze(1)
         return F.log_softmax(logits, dim=-1), (h1, c1, h2, c2)
-
-    @staticmethod
-    def reorder_state(state: State, index: torch.Tensor) -> State:
-        return tuple(s.index_select(1, index) for s in state)  # type: ignore[return-value]

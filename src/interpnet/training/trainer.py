@@ -127,7 +127,7 @@ class Trainer:
         self.model.to(self.device)
         self._check_labels(data)
         self.ctx = TrainingContext(
-            self.model, data, data["train"].tokens(), args, self.dist, self.device, run,
+            self.model, data, args, self.dist, self.device, run,
             self.checkpointer, self.progress, self.log,
         )  # fmt: skip
         classifier = ClassifierPhase(self.ctx)

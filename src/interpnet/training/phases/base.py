@@ -32,7 +32,6 @@ class TrainingContext:
 
     model: InterpNet
     data: dict[str, SplitData]
-    train_tokens: list[list[list[str]]]
     args: TrainingArgs
     dist: Distributed
     device: torch.device
@@ -49,7 +48,7 @@ class TrainingContext:
             name: SplitPairs.read(
                 self.model,
                 split,
-                self.train_tokens if name == "train" else split.tokens(),
+                split.tokens(),
                 self.args.max_length,
                 self.device,
             )
