@@ -4,11 +4,13 @@
 # layer, the softmax): the LRCN with the block average-pooled, the attention explainer with its
 # 8 x 8 positions kept (--pool none), with and without its attention penalty. Greedy test explanations, evaluated without human agreement
 # and self-retrieval. Resumable: a finished step leaves its file in the results folder.
-# Usage (repository root, venv active): bash benchmarks/faithful/probe_attention.sh WORKDIR
+# Usage (repository root, venv active): bash benchmarks/faithful/probe_attention.sh WORKDIR [SEED]
+# (SEED, default 0, seeds the training; the data are the same for every seed).
 set -euo pipefail
-work=${1:?usage: probe_attention.sh WORKDIR}
-out=benchmarks/faithful/results/probes/attention-synthbirds
-mkdir -p "$out" "$work/runs"
+work=${1:?usage: probe_attention.sh WORKDIR [SEED]}
+seed=${2:-0}
+out=benchmarks/faithful/results/probes/attention-synthbirds/seed$seed
+mkdir -p "$out" "$work/runs/seed$seed"
 data="$work/synthbirds"
 if [ ! -d "$data/CUB_200_2011" ]; then
   interpnet data synthbirds --out "$data" --species 50 --images-per-species 50 --quiet
@@ -18,12 +20,12 @@ for name in lrcn attention attention-penalty0; do
   explainer=attention pool=none options=()
   [ "$name" = lrcn ] && explainer=lrcn pool=avg
   [ "$name" = attention-penalty0 ] && options=(--explainer-options penalty=0)
-  run="$work/runs/$name"
+  run="$work/runs/seed$seed/$name"
   if [ ! -f "$out/$name-train_log.jsonl" ]; then
     rm -rf "$run"
     start=$(date +%s)
     interpnet train --preset demo --data-root "$data" "${reads[@]}" --pool "$pool" \
-      --explainer "$explainer" "${options[@]}" --device cpu --quiet --out "$run" \
+      --explainer "$explainer" "${options[@]}" --seed "$seed" --device cpu --quiet --out "$run" \
       > "$out/$name-train.txt"
     echo "wall seconds: $(( $(date +%s) - start ))" >> "$out/$name-train.txt"
     cp "$run/train_log.jsonl" "$out/$name-train_log.jsonl"

@@ -4,6 +4,7 @@ Reference implementation of InterpNET (Barratt 2017, arXiv 1710.09511).
 """
 
 from interpnet.attribution import WordAttribution, WordAttributor
+from interpnet.data.parts import PartAnnotations
 from interpnet.decoding import Decoding
 from interpnet.evidence import EvidenceMaps, WordEvidence
 from interpnet.model import (
@@ -24,6 +25,8 @@ from interpnet.text import Vocabulary, detokenize, tokenize
 from interpnet.training import Trainer, TrainingArgs, build_model, fit
 from interpnet.workflows.evaluation import Evaluation, evaluate
 from interpnet.workflows.explain import explain_files
+from interpnet.workflows.grounding import ground_explanations
+from interpnet.workflows.intervention import intervention_test
 from interpnet.workflows.rerank import Reranker
 from interpnet.workflows.run import Run
 
@@ -42,6 +45,7 @@ __all__ = [
     "Introspector",
     "LRCNExplainer",
     "MLPClassifier",
+    "PartAnnotations",
     "Reranker",
     "Run",
     "RunDirectory",
@@ -57,6 +61,8 @@ __all__ = [
     "evaluate",
     "explain_files",
     "fit",
+    "ground_explanations",
+    "intervention_test",
     "load_classifier",
     "register_explainer",
     "tokenize",

@@ -16,8 +16,9 @@ is computed once per sentence; each (sentence, word) pair is one row of the attr
 
 from __future__ import annotations
 
+import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -41,7 +42,9 @@ class WordAttribution:
     ``scores[t, k]``: the part of word t's log-probability attributed to part ``parts[k]`` (in
     nats); ``logprob[t]`` and ``baseline_logprob[t]``: the word's log-probability given r(x)
     and given the zero baseline; ``heatmaps[t]``: the word's Grad-CAM map over the image
-    (values >= 0, the image's size), or None when the classifier does not read pixels.
+    (values >= 0, the image's size), or None when the classifier does not read pixels;
+    ``position_scores[name][t]``: for a feature map that r(x) keeps position by position
+    (``pool="none"``), word t's attribution to each position (summed over channels, (H, W)).
     """
 
     label: int
@@ -53,6 +56,7 @@ class WordAttribution:
     logprob: torch.Tensor
     baseline_logprob: torch.Tensor
     heatmaps: torch.Tensor | None = None
+    position_scores: dict[str, torch.Tensor] = field(default_factory=dict)
 
     @property
     def delta(self) -> torch.Tensor:
@@ -228,6 +232,7 @@ class WordAttributor:
             words = self._word_path(ids, device)
         names = [n for n, _ in parts] + (["label"] if model.explainer.uses_label else [])
         sizes = [t.shape[1] for _, t in parts]
+        grids = self._grids(x, sizes)
         if model.explainer.uses_label:
             sizes.append(c.shape[1] - r.shape[1])
         rows = _Rows(ids)
@@ -235,6 +240,7 @@ class WordAttributor:
         value = torch.zeros(len(rows))
         base = torch.zeros(len(rows))
         heat = None
+        positions = {name: torch.zeros(len(rows), *grid) for name, grid in grids.items()}
         from captum.attr import IntegratedGradients  # imported on use: it takes a second
 
         ig = IntegratedGradients(self._flat_logprob)
@@ -250,9 +256,11 @@ class WordAttributor:
                 n_steps=self.n_steps,
                 internal_batch_size=max(len(chunk), self.rows_per_step),
             )
-            scores[chunk] = torch.stack(
-                [a.sum(dim=1) for a in attr.detach().split(sizes, dim=1)], dim=1
-            ).cpu()
+            split = attr.detach().split(sizes, dim=1)
+            scores[chunk] = torch.stack([a.sum(dim=1) for a in split], dim=1).cpu()
+            for name, a in zip(names, split, strict=False):
+                if name in positions:
+                    positions[name][chunk] = a.reshape(len(a), -1, *grids[name]).sum(1).cpu()
             with torch.no_grad():
                 value[chunk] = self._word_logprob(ci, w, pos, tgt).cpu()
                 base[chunk] = self._word_logprob(torch.zeros_like(ci), w, pos, tgt).cpu()
@@ -284,9 +292,22 @@ class WordAttributor:
                     value[mine],
                     base[mine],
                     heat[mine] if heat is not None else None,
+                    {name: p[mine] for name, p in positions.items()},
                 )
             )
         return out
+
+    def _grids(self, x: torch.Tensor, sizes: list[int]) -> dict[str, list[int]]:
+        """The (H, W) grid of each feature map that r(x) keeps position by position."""
+        introspector = self.model.introspector
+        if introspector.pool not in ("none", "flatten"):
+            return {}
+        shapes = introspector.part_shapes(x[:1])
+        return {
+            name: shape[1:]
+            for (name, shape), size in zip(shapes, sizes, strict=True)
+            if len(shape) == 3 and math.prod(shape) == size
+        }
 
     def _heatmaps(self, x, labels, i, words, pos, tgt) -> torch.Tensor | None:
         """Grad-CAM of each row's word log-probability at the heat-map layer, upsampled to the

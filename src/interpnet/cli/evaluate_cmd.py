@@ -22,7 +22,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "references, distinct-n), and, judged by models trained on the validation references "
         "(a sentence classifier; an image-text retrieval model on pretrained backbone "
         "features): class relevance, introspection fidelity, self-retrieval among 100 images "
-        "and the counterfactual move rate; on SynthBirds attribute precision/recall. METEOR "
+        "and the counterfactual move rate; on SynthBirds attribute precision/recall; for "
+        "classifiers on pixels, the intervention test and grounding of per-word maps. METEOR "
         "and the PTB tokenizer need Java.",
     )
     p.add_argument("run_dir", metavar="RUN_DIR", help="run directory to evaluate")
@@ -64,6 +65,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="skip self-retrieval (it extracts backbone features of the images once)",
     )
+    p.add_argument(
+        "--evidence-images",
+        type=int,
+        default=200,
+        metavar="N",
+        help="for a classifier on pixels: check the per-word maps (attention, integrated "
+        "gradients, Grad-CAM) on N images spread over the split: the intervention test "
+        "(remove the cells the words point at, and as many random cells: how much the "
+        "decision weakens) and, on data with part annotations (SynthBirds; CUB with "
+        "parts/part_locs.txt), grounding (do the words that name a part point at it?); "
+        "0: skip (default: 200)",
+    )
     p.add_argument("--device", default="auto", help="'auto' (CUDA when available), 'cpu' or 'cuda'")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     add_trust_flag(p)
@@ -88,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
         lookup=not args.no_lookup,
         judge_cache=args.judge_features,
         device=args.device,
+        evidence_images=args.evidence_images,
     )
     print(evaluation_table(metrics))
     print(f"\nwrote {metrics_path(args.run_dir, args.split)} ({metrics['seconds']}s)")

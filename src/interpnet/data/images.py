@@ -21,19 +21,14 @@ def load_image(path: str | Path, size: int, resize: int | None = None) -> torch.
     """Read an image as a (3, size, size) uint8 tensor: the shorter side is resized to
     ``resize`` (default ``size``), then the centre ``size`` x ``size`` is cropped."""
     path = Path(path)
-    resize = resize or size
     try:
         with Image.open(path) as img:
             img = img.convert("RGB")
             if img.size != (size, size):
                 w, h = img.size
-                scale = resize / min(w, h)
-                img = img.resize(
-                    (max(size, round(w * scale)), max(size, round(h * scale))),
-                    Image.Resampling.BICUBIC,
-                )
-                w, h = img.size
-                left, top = (w - size) // 2, (h - size) // 2
+                new_w, new_h = _resized(w, h, size, resize)
+                img = img.resize((new_w, new_h), Image.Resampling.BICUBIC)
+                left, top = (new_w - size) // 2, (new_h - size) // 2
                 img = img.crop((left, top, left + size, top + size))
             arr = np.asarray(img, dtype=np.uint8)
     except FileNotFoundError:
@@ -41,6 +36,26 @@ def load_image(path: str | Path, size: int, resize: int | None = None) -> torch.
     except (UnidentifiedImageError, OSError, SyntaxError) as err:
         raise DataError(f"{path}: cannot read image ({err}); replace or remove the file") from None
     return torch.from_numpy(arr.copy()).permute(2, 0, 1)
+
+
+def _resized(width: int, height: int, size: int, resize: int | None) -> tuple[int, int]:
+    """The size an image is resized to before its centre crop: shorter side ``resize``
+    (default ``size``), neither side under ``size``."""
+    scale = (resize or size) / min(width, height)
+    return max(size, round(width * scale)), max(size, round(height * scale))
+
+
+def crop_box(
+    width: int, height: int, size: int, resize: int | None = None
+) -> tuple[float, float, float]:
+    """Where :func:`load_image` takes its crop from a ``width`` x ``height`` image: the scale
+    of the resize (the mean of the two sides') and the crop's left and top edges after it. A
+    point (x, y) of the image lies at (x * scale - left, y * scale - top) in the crop."""
+    if (width, height) == (size, size):
+        return 1.0, 0.0, 0.0
+    new_w, new_h = _resized(width, height, size, resize)
+    scale = (new_w / width + new_h / height) / 2
+    return scale, float((new_w - size) // 2), float((new_h - size) // 2)
 
 
 def load_workers() -> int:

@@ -6,6 +6,8 @@ import csv
 import io
 from typing import Any
 
+from interpnet.workflows.word_maps import MAP_KINDS
+
 # (column label, path inside "explanations"/"human" or the top level)
 COLUMNS: list[tuple[str, tuple[str, ...]]] = [
     ("std BLEU-1", ("standard", "BLEU-1")),
@@ -32,6 +34,7 @@ COLUMNS: list[tuple[str, tuple[str, ...]]] = [
     ),
 ]
 _PERCENT = {
+    "pointing",
     "distinct share",
     "copied from training",
     "self-retrieval R@5",
@@ -96,7 +99,53 @@ def evaluation_table(m: dict[str, Any]) -> str:
             "(caption metrics reward it)"
         )
     headers = ["metric", "explanations", "human agreement"]
-    return title + "\n\n" + markdown(headers + ([LOOKUP] if m.get("lookup") else []), rows)
+    table = title + "\n\n" + markdown(headers + ([LOOKUP] if m.get("lookup") else []), rows)
+    if m.get("grounding"):
+        table += "\n\n" + grounding_table(m["grounding"])
+    if m.get("intervention"):
+        table += "\n\n" + intervention_table(m["intervention"])
+    return table
+
+
+def intervention_table(v: dict[str, Any]) -> str:
+    """The intervention test: the decision's probability drop, pointed cells vs random."""
+    rows = []
+    for kind in MAP_KINDS:
+        r = v.get(kind)
+        if r:
+            rows.append(
+                [kind.replace("_", " "), format_metric("", r["cells"])]
+                + [format_metric("pointing", r[k]) for k in ("drop", "random_drop")]
+                + [format_metric("", r["ratio"])]
+            )
+    title = (
+        f"intervention: in {v['images']} images, the cells of a {v['grid']} x {v['grid']} grid "
+        "where the words peak set to the mean input, against as many random cells "
+        f"({v['draws']} draws): the drop of the probability of the classifier's decision"
+    )
+    headers = ["map", "cells", "drop", "random drop", "ratio"]
+    return title + "\n\n" + markdown(headers, rows)
+
+
+def grounding_table(g: dict[str, Any]) -> str:
+    """Pointing and mass of each kind of per-word map, beside a uniform map's."""
+    rows = []
+    for kind in MAP_KINDS:
+        r = g.get(kind)
+        if r:
+            rows.append(
+                [kind.replace("_", " "), str(r["words"])]
+                + [
+                    f"{format_metric('pointing', r[k])} (uniform map "
+                    f"{format_metric('pointing', r[k + '_baseline'])})"
+                    for k in ("pointing", "mass")
+                ]
+            )
+    title = (
+        f"grounding: words that name or describe a part, in {g['images']} images "
+        f"({g['part_words']} words, {g['not_visible']} of them on a hidden part and unscored)"
+    )
+    return title + "\n\n" + markdown(["map", "words", "pointing", "mass on the part"], rows)
 
 
 def compare_rows(metrics: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:

@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from interpnet.data.parts import PartAnnotations
 from interpnet.decoding import Decoding
 from interpnet.decoding.rerank import Reranker
 from interpnet.errors import InterpnetError
@@ -18,9 +19,12 @@ from interpnet.rundir import RunDirectory
 from interpnet.storage import write_json
 from interpnet.workflows.evaluation import score_records
 from interpnet.workflows.explain import align_records, explain_split, read_jsonl, write_jsonl
+from interpnet.workflows.grounding import grounding_check
+from interpnet.workflows.intervention import intervention_check
 from interpnet.workflows.judges import JUDGE_BACKBONE, judge_features, judges
 from interpnet.workflows.run import Run
 from interpnet.workflows.scoring import finite
+from interpnet.workflows.word_maps import MapCheck, run_checks
 
 
 def metrics_path(run_dir: str | Path, split: str) -> Path:
@@ -46,6 +50,7 @@ def evaluate_run(
     human_cache: str | Path | None = None,
     device: str = "auto",
     trust_code: bool = False,
+    evidence_images: int | None = 200,
     **options: Any,
 ) -> dict[str, Any]:
     """Evaluate a run directory on one split; writes ``metrics.json`` (test) and returns it.
@@ -66,7 +71,13 @@ def evaluate_run(
     user cache folder). ``device``: where the run's model decodes (``"auto"``: CUDA when
     available; a given ``model`` stays where it is). ``trust_code``: consent to import the
     ``package.module:factory`` classifier the run names (see
-    :meth:`~interpnet.InterpNet.from_pretrained`). Undefined values are ``None``.
+    :meth:`~interpnet.InterpNet.from_pretrained`). ``evidence_images``: for a classifier on
+    pixels, on how many items (spread evenly over the split; None: all, 0: none) the per-word
+    maps are checked: the intervention test
+    (:func:`~interpnet.workflows.intervention.intervention_test`) and, on a data root with part
+    annotations (SynthBirds; CUB with ``parts/part_locs.txt``), grounding
+    (:func:`~interpnet.workflows.grounding.ground_explanations`), for each kind of
+    per-word map. Undefined values are ``None``.
     """
     start = time.time()
     opened = Run(run_dir, data_root, model, device, trust_code, progress, log)
@@ -136,6 +147,21 @@ def evaluate_run(
             out[side]["attributes"] = truth.score(keys, sents, names)
         flat_keys = [k for k, r in zip(keys, refs, strict=True) for _ in r]
         out["human"]["attributes"] = truth.score(flat_keys, [s for r in refs for s in r])
+    if evidence_images != 0:
+        data = data if data is not None else opened.split(split)
+        if data.inputs.dim() == 4 and data.inputs.dtype == torch.uint8:
+            checks: list[MapCheck] = [intervention_check(model, data)]
+            if PartAnnotations.available(root):
+                checks.insert(0, grounding_check(PartAnnotations(root), data))
+            explained = [r["explanation"] for r in records]
+            out |= run_checks(
+                model, data, explained, checks, limit=evidence_images, progress=progress, log=log
+            )
+        else:
+            log(
+                "grounding and intervention: skipped (per-word maps over the image need a "
+                "classifier on pixels; this run reads features)"
+            )
     out["seconds"] = round(time.time() - start, 1)
     out = finite(out)
     write_json(run.metrics(split), out)

@@ -18,7 +18,7 @@ from interpnet.data.synthbirds.attributes import (
     make_species,
 )
 from interpnet.data.synthbirds.describe import describe
-from interpnet.data.synthbirds.render import render_bird
+from interpnet.data.synthbirds.render import PART_REGIONS, render_bird_parts
 from interpnet.errors import DataError, InterpnetError
 from interpnet.storage import read_json, write_json, writing
 
@@ -152,7 +152,9 @@ def _write_images_and_text(out: Path, species, records, cfg, progress: bool) -> 
     for rec in tqdm(records, desc="SynthBirds", unit="img", disable=not progress):
         sp = by_id[rec["class_id"]]
         rng = random.Random(rec["render_seed"])
-        image = render_bird(sp.attributes, rng, cfg.image_size, rec["occluded"])
+        image, rec["regions"] = render_bird_parts(
+            sp.attributes, rng, cfg.image_size, rec["occluded"]
+        )
         img_path = out / "CUB_200_2011" / "images" / rec["path"]
         with writing(img_path):
             img_path.parent.mkdir(parents=True, exist_ok=True)
@@ -210,9 +212,28 @@ def _write_metadata(out: Path, species: list[Species], records: list[dict], cfg)
             for sp in species
         ),
     )
+    _write_parts(cub / "parts", records)
     splits = out / "splits"
     for split in ("train", "val", "test"):
         _write_text(
             splits / f"{split}.txt",
             "".join(f"{r['path']}\n" for r in records if r["split"] == split),
         )
+
+
+def _write_parts(folder: Path, records: list[dict]) -> None:
+    """The parts of every image: ``parts.txt`` (names), ``part_regions.txt`` (interpnet's: one
+    ellipse per part, ``image_id part_id cx cy rx ry angle visible``, in pixels) and CUB's
+    ``part_locs.txt`` (the ellipses' centres as keypoints); an occluded part is not visible."""
+    names = list(PART_REGIONS)
+    _write_text(folder / "parts.txt", "".join(f"{i} {n}\n" for i, n in enumerate(names, 1)))
+    regions, keypoints = [], []
+    for r in records:
+        for part_id, name in enumerate(names, 1):
+            visible = int(name != r["occluded"])
+            cx, cy, rx, ry, angle = r["regions"][name]
+            head = f"{r['image_id']} {part_id}"
+            regions.append(f"{head} {cx:.2f} {cy:.2f} {rx:.2f} {ry:.2f} {angle:.4f} {visible}\n")
+            keypoints.append(f"{head} {cx:.1f} {cy:.1f} {visible}\n")
+    _write_text(folder / "part_regions.txt", "".join(regions))
+    _write_text(folder / "part_locs.txt", "".join(keypoints))

@@ -149,6 +149,19 @@ def _occlude(draw: ImageDraw.ImageDraw, part: str, pose: Pose, rng: random.Rando
         draw.polygon([pose(a, b) for a, b in leaf], fill=green)
 
 
+def part_regions(pose: Pose, image_size: int) -> dict[str, tuple[float, ...]]:
+    """Each part's region in the image as drawn with ``pose`` and downsampled to
+    ``image_size``: an ellipse (centre x, centre y, semi-axis x, semi-axis y, angle of the first
+    axis in radians), in pixels of the image. The regions are axis-aligned ellipses of the bird,
+    so a flip leaves them ellipses and the pose's rotation turns their axes."""
+    k = image_size / _CANVAS
+    out = {}
+    for part, (px, py, rx, ry) in PART_REGIONS.items():
+        cx, cy = pose(px, py)
+        out[part] = (cx * k, cy * k, rx * pose.scale * k, ry * pose.scale * k, pose.angle)
+    return out
+
+
 def render_bird(
     attrs: dict[str, str],
     rng: random.Random,
@@ -157,6 +170,17 @@ def render_bird(
     noise: float = 6.0,
 ) -> Image.Image:
     """Render one image of a bird with ``attrs``; ``occluded`` names a part hidden by leaves."""
+    return render_bird_parts(attrs, rng, image_size, occluded, noise)[0]
+
+
+def render_bird_parts(
+    attrs: dict[str, str],
+    rng: random.Random,
+    image_size: int = 64,
+    occluded: str | None = None,
+    noise: float = 6.0,
+) -> tuple[Image.Image, dict[str, tuple[float, ...]]]:
+    """:func:`render_bird`, with the :func:`part_regions` of the bird it drew."""
     top, bottom = (_jitter(c, rng, 18) for c in rng.choice(_BACKGROUNDS))
     grad = np.linspace(0.0, 1.0, _CANVAS)[:, None, None]
     bg = (1 - grad) * np.array(top) + grad * np.array(bottom)
@@ -185,4 +209,4 @@ def render_bird(
         nrng = np.random.default_rng(rng.getrandbits(32))
         arr += nrng.normal(0.0, noise, arr.shape)
         img = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
-    return img
+    return img, part_regions(pose, image_size)
