@@ -14,7 +14,13 @@ from interpnet.decoding.greedy import greedy_decode
 from interpnet.decoding.rerank import RewardContext
 from interpnet.decoding.sampling import nucleus_filter
 from interpnet.errors import ConfigError
-from interpnet.metrics.faithfulness import choose_donors, counterfactual_move
+from interpnet.metrics.faithfulness import (
+    choose_donors,
+    counterfactual_change,
+    counterfactual_move,
+    pearson,
+    total_variation,
+)
 from interpnet.metrics.retrieval import candidate_pools, self_retrieval
 from interpnet.metrics.specificity import specificity
 from interpnet.scorers.retrieval import RetrievalModel
@@ -32,6 +38,7 @@ from interpnet.training.losses import leave_one_out_advantage, policy_gradient_l
 from interpnet.training.rewards import build_reward
 from interpnet.workflows.counterfactual import counterfactual_explanations
 from interpnet.workflows.run import model_split, run_config
+from interpnet.workflows.scoring import counterfactual_scores
 from interpnet.workflows.train import resume_run
 from tests.helpers import StopAt, fit_config, peaky_explainer, tiny_config, tiny_flags
 
@@ -110,6 +117,42 @@ def test_donors_are_predicted_in_another_class():
     assert (choose_donors(torch.zeros(4, dtype=torch.long)) == -1).all()
 
 
+def test_same_class_donors_and_the_correlation_measures_by_hand():
+    pred = torch.tensor([0, 0, 1, 2, 2, 2])
+    donors = choose_donors(pred, seed=3, same_class=True)
+    assert donors[2] == -1  # alone in its class
+    assert all(pred[d] == pred[i] and d != i for i, d in enumerate(donors.tolist()) if d >= 0)
+    p = torch.tensor([[1.0, 0.0], [0.5, 0.5]])
+    q = torch.tensor([[0.0, 1.0], [0.5, 0.5]])
+    assert total_variation(p, q).tolist() == [1.0, 0.0]
+    x = torch.tensor([0.0, 0.2, 0.5, 1.0])
+    assert pearson(x, 3 * x + 1) == pytest.approx(1.0)
+    assert pearson(x, -x) == pytest.approx(-1.0)
+    assert pearson(x, torch.zeros(4)) == 0.0  # explanations that never change: no relation
+    probs = torch.tensor([[0.9, 0.1], [0.2, 0.8]])
+    change = counterfactual_change(probs, probs.flip(1), ["a", "b"], ["a", "c"])
+    assert change == {
+        "text_changed": 0.5, "judge_changed": 1.0, "judge_distance": pytest.approx(0.7),
+        "swaps": 2,
+    }  # fmt: skip
+
+
+class _HashJudge:
+    """A stand-in judge for hand-made cases: each distinct sentence gets its own fixed class
+    distribution (so equal sentences are judged alike, different ones differently)."""
+
+    def __init__(self, classes: int):
+        self.sentence_classifier = self
+        self.classes = classes
+
+    def predict_proba(self, sentences):
+        rows = []
+        for s in sentences:
+            g = torch.Generator().manual_seed(sum(map(ord, s)) % 100_003)
+            rows.append(torch.softmax(3 * torch.randn(self.classes, generator=g), 0))
+        return torch.stack(rows) if rows else torch.zeros(0, self.classes)
+
+
 @pytest.fixture(scope="module")
 def trained(tiny_birds, tmp_path_factory):
     run = tmp_path_factory.mktemp("faithful") / "interpnet"
@@ -143,6 +186,33 @@ def test_a_swap_moves_nothing_when_the_model_ignores_r(trained):
     plain = {e.sentence for e in blind.explain(data.batch(torch.arange(len(data))))}
     assert len(plain) == 1 and set(swap["sentences"]) == plain
     assert len(swap["sentences"]) == len(data)
+
+
+def test_a_model_that_ignores_r_has_no_correlation_and_no_change(trained):
+    _, model, data = trained
+    blind = copy.deepcopy(model)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        blind.explainer.fuse_cond.weight.zero_()
+        for param in blind.classifier.parameters():
+            param.copy_(torch.randn(param.shape))
+    judge = _HashJudge(len(model.class_names))
+    mine = [e.sentence for e in blind.explain(data.batch(torch.arange(len(data))))]
+    out = counterfactual_scores(blind, data, Decoding(), None, judge, mine)
+    assert out["correlation"]["pearson"] == 0.0 and out["correlation"]["swaps"] > len(data)
+    assert out["correlation"]["decision_change"] > 0.1  # the decisions differ; the text does not
+    for control in ("same_class", "same_class_decision_only"):
+        assert out[control]["text_changed"] == 0.0 and out[control]["judge_changed"] == 0.0
+    softmax_only = f"{len(model.class_names)} of "  # the softmax's entries alone
+    assert out["same_class_decision_only"]["swapped"].startswith(softmax_only)
+    # with r(x) weighing on the words, the same swaps move the explanations
+    sighted = copy.deepcopy(blind)
+    with torch.no_grad():
+        sighted.explainer.fuse_cond.weight.normal_(0, 3.0)
+    seen = [e.sentence for e in sighted.explain(data.batch(torch.arange(len(data))))]
+    moving = counterfactual_scores(sighted, data, Decoding(), None, judge, seen)
+    assert moving["correlation"]["explanation_change"] > 0
+    assert moving["same_class"]["text_changed"] > 0
 
 
 def test_counterfactual_is_not_applicable_to_captioning(tiny_birds, tmp_path):

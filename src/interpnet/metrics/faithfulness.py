@@ -58,15 +58,61 @@ def choose_donors(
     seed: int = 0,
     generator: torch.Generator | None = None,
     rows: torch.Tensor | None = None,
+    same_class: bool = False,
 ) -> torch.Tensor:
     """For each example (or each of ``rows``), a random other example that the classifier puts
-    in another class, drawn from ``generator`` (or one seeded by ``seed``); -1 where there is
-    none, and for the examples not in ``rows``."""
+    in another class (``same_class``: in the same class), drawn from ``generator`` (or one
+    seeded by ``seed``); -1 where there is none, and for the examples not in ``rows``."""
     gen = generator if generator is not None else torch.Generator().manual_seed(seed)
     predicted = predicted.cpu()
     donors = torch.full_like(predicted, -1)
-    for i in (rows if rows is not None else torch.arange(len(predicted))).tolist():
-        pool = (predicted != predicted[i]).nonzero().flatten()
+    everyone = torch.arange(len(predicted))
+    for i in (rows if rows is not None else everyone).tolist():
+        if same_class:
+            pool = ((predicted == predicted[i]) & (everyone != i)).nonzero().flatten()
+        else:
+            pool = (predicted != predicted[i]).nonzero().flatten()
         if len(pool):
             donors[i] = pool[int(torch.randint(len(pool), (1,), generator=gen))]
     return donors
+
+
+def total_variation(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    """Total variation distance between the rows of two (N, K) distributions: half the L1
+    distance, 0 (equal) to 1 (disjoint)."""
+    return 0.5 * (p.double() - q.double()).abs().sum(dim=1)
+
+
+def pearson(x: torch.Tensor, y: torch.Tensor) -> float:
+    """Pearson's correlation of two vectors; 0 where either does not vary (no linear relation:
+    e.g. explanations that never change, whatever the decision does)."""
+    x, y = x.double().flatten(), y.double().flatten()
+    if len(x) != len(y):
+        raise ValueError(f"{len(x)} and {len(y)} values")
+    dx, dy = x - x.mean(), y - y.mean()
+    scale = float(dx.norm() * dy.norm())
+    if len(x) < 2 or scale <= 1e-12 * max(1.0, float(x.abs().max() * y.abs().max())):
+        return 0.0
+    return float((dx * dy).sum()) / scale
+
+
+def counterfactual_change(
+    own_probs: torch.Tensor,
+    swapped_probs: torch.Tensor,
+    own_sentences: list[str],
+    swapped_sentences: list[str],
+) -> dict[str, float | int]:
+    """What a swap changed in the explanations: the share whose text changed, the share whose
+    judge's top class changed, and the mean total variation of the judge's class distribution
+    (judge probabilities of each explanation before, ``own_probs``, and after)."""
+    n = len(own_sentences)
+    if n == 0:
+        return {"text_changed": float("nan"), "judge_changed": float("nan"), "swaps": 0}
+    text = sum(a != b for a, b in zip(own_sentences, swapped_sentences, strict=True))
+    judged = (own_probs.argmax(1) != swapped_probs.argmax(1)).float().mean()
+    return {
+        "text_changed": text / n,
+        "judge_changed": float(judged),
+        "judge_distance": float(total_variation(own_probs, swapped_probs).mean()),
+        "swaps": n,
+    }

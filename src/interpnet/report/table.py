@@ -25,6 +25,12 @@ COLUMNS: list[tuple[str, tuple[str, ...]]] = [
     ("relevance: true class", ("class_relevance", "true_class")),
     ("introspection fidelity", ("fidelity",)),
     ("counterfactual: moved", ("counterfactual", "moved")),
+    ("same-class control: judge changed", ("counterfactual", "same_class", "judge_changed")),
+    (
+        "decision-only same-class control: judge changed",
+        ("counterfactual", "same_class_decision_only", "judge_changed"),
+    ),
+    ("counterfactual correlation (Pearson)", ("counterfactual", "correlation", "pearson")),
     ("attribute precision", ("attributes", "precision")),
     ("attribute recall", ("attributes", "recall")),
     ("attribute precision: correct images", ("attributes", "by_decision", "correct", "precision")),
@@ -39,6 +45,8 @@ _PERCENT = {
     "copied from training",
     "self-retrieval R@5",
     "counterfactual: moved",
+    "same-class control: judge changed",
+    "decision-only same-class control: judge changed",
     "relevance: predicted class",
     "relevance: true class",
     "introspection fidelity",
@@ -47,6 +55,9 @@ _PERCENT = {
     "attribute precision: correct images",
     "misclassified: predicted species' attributes",
 }
+
+
+_FRACTIONS = {"counterfactual correlation (Pearson)"}
 
 
 def metric_value(d: dict[str, Any] | None, path: tuple[str, ...]) -> Any:
@@ -62,7 +73,9 @@ def format_metric(label: str, value: Any) -> str:
     """A metric value as the tables show it (percent for shares, "-" when undefined)."""
     if value is None or isinstance(value, bool) or not isinstance(value, int | float):
         return "-"
-    return f"{100 * value:.1f}%" if label in _PERCENT else f"{value:.1f}"
+    if label in _PERCENT:
+        return f"{100 * value:.1f}%"
+    return f"{value:.2f}" if label in _FRACTIONS else f"{value:.1f}"
 
 
 def markdown(headers: list[str], rows: list[list[str]]) -> str:

@@ -98,7 +98,7 @@ def score_records(
     )
     if counterfactual and judge is not None and data is not None and decoding is not None:
         out["explanations"]["counterfactual"] = counterfactual_scores(
-            model, data, decoding, reranker, judge
+            model, data, decoding, reranker, judge, hyps
         )
     out = finite(out)
     evaluation = Evaluation(

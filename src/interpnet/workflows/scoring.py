@@ -16,7 +16,12 @@ from interpnet.decoding import Decoding
 from interpnet.decoding.rerank import Reranker
 from interpnet.metrics.captions import caption_metrics, tokenize_references
 from interpnet.metrics.consensus import class_lookup
-from interpnet.metrics.faithfulness import counterfactual_move
+from interpnet.metrics.faithfulness import (
+    counterfactual_change,
+    counterfactual_move,
+    pearson,
+    total_variation,
+)
 from interpnet.metrics.human_cache import cached_human_agreement
 from interpnet.metrics.java import JavaUnavailable, coco_toolkit_dir, java_executable
 from interpnet.metrics.meteor import Meteor
@@ -107,16 +112,59 @@ def lookup_sentences(
 
 
 def counterfactual_scores(
-    model, data, decoding: Decoding, reranker: Reranker | None, judge: Scorers
+    model,
+    data,
+    decoding: Decoding,
+    reranker: Reranker | None,
+    judge: Scorers,
+    explanations: list[str] | None = None,
 ) -> dict[str, Any]:
     """The counterfactual move rate: how often the judge's class for an explanation moves to
-    the donor's decision when the decision parts of r(x) are swapped."""
-    swap = counterfactual_explanations(model, data, decoding, reranker)
+    the donor's decision when the decision parts of r(x) are swapped. With the split's own
+    ``explanations`` (decoded the same way), the controls (the same swap from a donor of the
+    same predicted class, of the decision parts and of the decision alone: how many
+    explanations change) and the correlation over swaps of both kinds between how much the
+    swap changes the decision (total variation of the classifier's softmax) and how much it
+    changes the explanation (total variation of the judge's class distribution)."""
+    introspected = model.introspect_split(data, 256)
+    swap = counterfactual_explanations(model, data, decoding, reranker, introspected=introspected)
     if swap is None:
         return {"applicable": False, "why": "r(x) holds only the input: no decision to swap"}
-    probs = judge.sentence_classifier.predict_proba(swap["sentences"])
+    classify = judge.sentence_classifier.predict_proba
+    probs = classify(swap["sentences"])
     moved = counterfactual_move(probs, swap["donor_predicted"], swap["own_predicted"])
-    return {"applicable": True, "swapped": swap["swapped"], **moved}
+    out = {"applicable": True, "swapped": swap["swapped"], **moved}
+    if explanations is None:
+        return out
+    own_probs = classify(explanations)
+    decision, text = [], []
+    for name, parts in (("same_class", "decision"), ("same_class_decision_only", "softmax")):
+        same = counterfactual_explanations(
+            model, data, decoding, reranker, same_class=True, parts=parts,
+            introspected=introspected,
+        )  # fmt: skip
+        if same is None:
+            out[name] = {"applicable": False, "why": "r(x) holds no softmax and no label"}
+            continue
+        mine = [explanations[i] for i in same["own"].tolist()]
+        before, after = own_probs[same["own"]], classify(same["sentences"])
+        out[name] = {
+            "swapped": same["swapped"],
+            **counterfactual_change(before, after, mine, same["sentences"]),
+        }
+        if parts == "decision":
+            decision.append(total_variation(same["own_softmax"], same["donor_softmax"]))
+            text.append(total_variation(before, after))
+    decision.append(total_variation(swap["own_softmax"], swap["donor_softmax"]))
+    text.append(total_variation(own_probs[swap["own"]], probs))
+    x, y = torch.cat(decision), torch.cat(text)
+    out["correlation"] = {
+        "pearson": pearson(x, y),
+        "swaps": len(x),
+        "decision_change": float(x.mean()) if len(x) else float("nan"),
+        "explanation_change": float(y.mean()) if len(y) else float("nan"),
+    }
+    return out
 
 
 def finite(obj: Any) -> Any:
