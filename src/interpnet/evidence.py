@@ -14,7 +14,14 @@ from interpnet.attribution import explained_tokens, input_words
 from interpnet.decoding import Decoding
 from interpnet.decoding.rerank import Reranker
 from interpnet.errors import ConfigError
+from interpnet.model.explainer import Explainer
 from interpnet.model.interpnet import InterpNet
+
+
+def attends(explainer: Explainer) -> bool:
+    """Whether ``explainer`` attends over r(x)'s tokens and says where each word looked (it
+    has ``word_attention(words, cond)`` -> (B, T, N) and a ``layout`` of r(x))."""
+    return hasattr(explainer, "word_attention") and "layout" in explainer.config
 
 
 @dataclass
@@ -35,15 +42,16 @@ class WordEvidence:
 
 
 class EvidenceMaps:
-    """Each word's attention, for a model whose explainer attends over r(x) (``attention``)."""
+    """Each word's attention, for a model whose explainer attends over r(x) (``attention``,
+    ``transformer``)."""
 
     def __init__(self, model: InterpNet) -> None:
         explainer = model.explainer
-        if not hasattr(explainer, "attention") or "layout" not in explainer.config:
+        if not attends(explainer):
             raise ConfigError(
                 f"the {explainer.kind or 'lrcn'} explainer does not attend over r(x); evidence "
-                "maps need one that does (explainer kind 'attention'), integrated gradients "
-                "work for any (interpnet.WordAttributor)"
+                "maps need one that does (explainer kind 'attention' or 'transformer'), "
+                "integrated gradients work for any (interpnet.WordAttributor)"
             )
         self.model = model
         self.layout = [(name, list(shape)) for name, shape in explainer.config["layout"]]
@@ -76,8 +84,8 @@ class EvidenceMaps:
         prob, labels = torch.softmax(logits, dim=-1).max(dim=-1)
         tokens, ids = explained_tokens(model, r, labels, sentences, decoding, reranker)
         cond = explainer.condition(r, labels if explainer.uses_label else None)
-        query = explainer.words(input_words(model, ids, x.device))["query"]
-        weights = explainer.attention(query, cond).float().cpu()
+        words = explainer.words(input_words(model, ids, x.device))
+        weights = explainer.word_attention(words, cond).float().cpu()
         spans = self._spans()
         out = []
         for n, seq in enumerate(tokens):

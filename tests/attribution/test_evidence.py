@@ -1,5 +1,5 @@
-"""Per-word evidence maps of the attention explainer: each word's attention over r(x)'s tokens,
-laid back on each feature map's grid."""
+"""Per-word evidence maps of the explainers that attend (attention, transformer): each word's
+attention over r(x)'s tokens, laid back on each feature map's grid."""
 
 import pytest
 import torch
@@ -24,8 +24,9 @@ def _model(explainer="attention", variant="custom", **options):
     return InterpNet.build(clf, VOCAB, cond, x, explainer=explainer, **sizes).eval(), x
 
 
-def test_each_word_attends_over_every_token_and_its_maps_lie_on_the_grid():
-    model, x = _model(include_softmax=True)
+@pytest.mark.parametrize("explainer", ["attention", "transformer"])
+def test_each_word_attends_over_every_token_and_its_maps_lie_on_the_grid(explainer):
+    model, x = _model(explainer, include_softmax=True)
     found = EvidenceMaps(model).explain(x, ["a red bird.", "a bird with blue wings.", "bird"])
     for e, words in zip(found, (4, 6, 1), strict=True):
         assert e.tokens[:words] == e.tokens and len(e.tokens) == words
@@ -39,8 +40,9 @@ def test_each_word_attends_over_every_token_and_its_maps_lie_on_the_grid():
         torch.testing.assert_close(grid.sum(dim=(1, 2)), e.part_weights[:, 0])
 
 
-def test_its_own_explanations_and_a_label_token():
-    model, x = _model(include_softmax=True, decision_label=True)
+@pytest.mark.parametrize("explainer", ["attention", "transformer"])
+def test_its_own_explanations_and_a_label_token(explainer):
+    model, x = _model(explainer, include_softmax=True, decision_label=True)
     own = EvidenceMaps(model).explain(x, decoding=Decoding(max_length=5))
     sentences = [" ".join(e.sentence.split()) for e in model.explain(x, max_length=5)]
     assert [" ".join(e.tokens) for e in own] == [s.replace(".", " .").strip() for s in sentences]

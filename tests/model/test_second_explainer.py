@@ -1,8 +1,8 @@
 """Explainers other than the LRCN through every path (issue 34: proof that nothing assumes the
 LRCN): tests/set_explainer.py's GRU over a set of tokens, as a user would write one, and the
-attention explainer over r(x) kept position by position (``pool="none"``), both with a dict
-conditioning: trained through the CLI with all three phases, resumed, saved and loaded,
-decoded by every method and reranker, attributed, evaluated and reported."""
+attention and transformer explainers over r(x) kept position by position (``pool="none"``),
+all with a dict conditioning: trained through the CLI with all three phases, resumed, saved
+and loaded, decoded by every method and reranker, attributed, evaluated and reported."""
 
 import json
 import warnings
@@ -27,6 +27,10 @@ SPATIAL = dict(variant="custom", layers=["backbone.blocks.1", "head.hidden.1"], 
 EXPLAINERS = {
     "set-gru": {"explainer": "set-gru"},
     "attention": {"explainer": "attention", "include_softmax": True, **SPATIAL},
+    "transformer": {
+        "explainer": "transformer", "include_softmax": True, "explainer_options": {"heads": 2},
+        **SPATIAL,
+    },
 }
 
 
@@ -36,6 +40,8 @@ def _flags(options: dict) -> list[str]:
         flag = "--" + key.replace("_", "-")
         if value is True:
             flags.append(flag)
+        elif isinstance(value, dict):
+            flags += [flag, *(f"{k}={v}" for k, v in value.items())]
         else:
             flags += [flag, *map(str, value if isinstance(value, list) else [value])]
     return flags

@@ -10,22 +10,23 @@ the class label of a label variant one more."""
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from interpnet.model.explainer import Explainer, register_explainer
 from interpnet.model.lrcn import LRCNExplainer, State
+from interpnet.model.tokens import RxTokens
 
 
 @register_explainer("attention")
-class AttentionExplainer(Explainer):
+class AttentionExplainer(RxTokens, Explainer):
     """``layout``: ``[name, shape]`` of each part of r(x) in order (``shape`` (C, H, W) for a map
     kept un-pooled, (D,) otherwise), as :meth:`interpnet.introspector.Introspector.part_shapes`
     gives it; the sizes as the LRCN's; ``penalty``: the weight of the doubly stochastic
-    attention penalty in the teacher-forced loss (Show, Attend and Tell's lambda, 1; 0: off)."""
+    attention penalty in the teacher-forced loss (Show, Attend and Tell's lambda, 1; 0: off);
+    ``part_dropout`` / ``position_dropout``: DeViL's dropout over r(x)'s parts and positions in
+    training (:class:`~interpnet.model.tokens.RxTokens`; 0: off)."""
 
     needs_layout = True  # InterpNet.build passes the introspector's part shapes
 
@@ -41,58 +42,23 @@ class AttentionExplainer(Explainer):
         num_classes: int = 0,
         label_embed_dim: int = 0,
         penalty: float = 1.0,
+        part_dropout: float = 0.0,
+        position_dropout: float = 0.0,
     ):
         super().__init__()
         self.penalty = penalty
         self._weights: torch.Tensor | None = None  # the last teacher-forced pass's attention
-        if (num_classes > 0) != (label_embed_dim > 0):
-            raise ValueError("num_classes and label_embed_dim must both be set for a label input")
-        sizes = [math.prod(shape) for _, shape in layout]
-        if sum(sizes) != cond_dim:
-            raise ValueError(f"layout sizes add up to {sum(sizes)}, r(x) has {cond_dim}")
-        self.sizes = sizes
-        self.maps = [len(shape) == 3 for _, shape in layout]
         self.embed = nn.Embedding(vocab_size, embed_dim)
         self.lstm1 = nn.LSTM(embed_dim, hidden_dim, batch_first=True)
         self.fuse_word = nn.Linear(hidden_dim, fusion_dim, bias=False)
-        self.label_embed = nn.Embedding(num_classes, label_embed_dim) if num_classes else None
-        # one projection per part: a map's channels at each position, or a whole vector
-        self.project_parts = nn.ModuleList(
-            nn.Linear(shape[0] if len(shape) == 3 else size, fusion_dim)
-            for (_, shape), size in zip(layout, sizes, strict=True)
-        )
-        positions = sum(shape[1] * shape[2] for _, shape in layout if len(shape) == 3)
-        self.position = nn.Parameter(torch.zeros(positions, fusion_dim))
-        self.part_embed = nn.Parameter(torch.zeros(len(layout) + 1, fusion_dim))
-        self.label_token = nn.Linear(label_embed_dim, fusion_dim) if num_classes else None
+        self._build_tokens(
+            layout, cond_dim, fusion_dim, num_classes, label_embed_dim, part_dropout,
+            position_dropout,
+        )  # fmt: skip
         self.query = nn.Linear(hidden_dim, fusion_dim, bias=False)
         self.lstm2 = nn.LSTM(fusion_dim, hidden_dim, batch_first=True)
         self.drop = nn.Dropout(dropout)
         self.out = nn.Linear(hidden_dim, vocab_size)
-
-    def project(self, c: torch.Tensor) -> dict[str, torch.Tensor]:
-        """The tokens (B, N, fusion) of ``c`` = [r(x) ; label embedding] and their mask."""
-        batch, tokens, at, used = c.shape[0], [], 0, 0
-        for k, (size, is_map, proj) in enumerate(
-            zip(self.sizes, self.maps, self.project_parts, strict=True)
-        ):
-            part = c[:, at : at + size]
-            at += size
-            if is_map:
-                channels = proj.in_features
-                grid = part.view(batch, channels, -1).transpose(1, 2)  # (B, H*W, C)
-                n = grid.shape[1]
-                token = proj(grid) + self.position[used : used + n] + self.part_embed[k]
-                used += n
-            else:
-                token = (proj(part) + self.part_embed[k]).unsqueeze(1)
-            tokens.append(token)
-        if self.label_token is not None:
-            label = self.label_token(c[:, at:]) + self.part_embed[-1]
-            tokens.append(label.unsqueeze(1))
-        tokens = torch.cat(tokens, dim=1)
-        mask = torch.ones(tokens.shape[:2], dtype=torch.bool, device=c.device)
-        return {"tokens": tokens, "mask": mask}
 
     def attention(self, query: torch.Tensor, cond: dict[str, torch.Tensor]) -> torch.Tensor:
         """Weights (B, T, N) of each step's query (B, T, fusion) over the tokens."""
@@ -104,6 +70,10 @@ class AttentionExplainer(Explainer):
         """The attention weights (B, T, N) and the tokens they read (B, T, fusion)."""
         weights = self.attention(query, cond)
         return weights, torch.einsum("btn,bnf->btf", weights, cond["tokens"])
+
+    def word_attention(self, words: dict[str, torch.Tensor], cond) -> torch.Tensor:
+        """Each word's attention (B, T, N) over r(x)'s tokens (per-word evidence)."""
+        return self.attention(words["query"], cond)
 
     def words(self, tokens: torch.Tensor) -> dict[str, torch.Tensor]:
         """LSTM-1 over the input words: the word half of the fusion and the attention query."""

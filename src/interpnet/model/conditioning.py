@@ -64,7 +64,7 @@ class Conditioning:
         help=(
             "how a spatial activation (N, C, H, W) becomes part of r(x): 'avg' (global average "
             "pooling), 'max', 'flatten', or 'none' (every position kept, for an explainer that "
-            "attends over them: --explainer attention)"
+            "attends over them: --explainer attention or transformer)"
         ),
         choices=("avg", "max", "flatten", "none"),
     )

@@ -26,8 +26,9 @@ class ExplainerConfig:
     kind: str = option(
         "lrcn",
         help=(
-            "the explanation model: 'lrcn' (the paper's LRCN-2f) or another registered with "
-            "interpnet.register_explainer"
+            "the explanation model: 'lrcn' (the paper's LRCN-2f), 'attention' (the LRCN "
+            "attending over r(x)'s positions), 'transformer' (a decoder-only transformer "
+            "cross-attending over them), or another registered with interpnet.register_explainer"
         ),
     )
     embed_dim: int = option(
@@ -53,7 +54,8 @@ class ExplainerConfig:
     options: dict[str, float] = option(
         factory=dict,
         help="the explainer's own options as NAME=VALUE (e.g. penalty=0: the attention "
-        "explainer without its attention penalty)",
+        "explainer without its attention penalty; layers=3 heads=8: the transformer's depth "
+        "and heads; part_dropout, position_dropout: dropout over r(x)'s layers and positions)",
     )
 
     def __post_init__(self) -> None:

@@ -29,6 +29,7 @@ from interpnet.model.explainer import (
     sentence_loss,
 )
 from interpnet.model.lrcn import LRCNExplainer  # noqa: F401  (registers the default explainer)
+from interpnet.model.transformer import TransformerExplainer  # noqa: F401  (registers it)
 from interpnet.rundir import MODEL_CONFIG, RunDirectory
 from interpnet.storage import load_tensors, read_json, save_tensors, write_json
 from interpnet.text import Vocabulary, detokenize

@@ -17,7 +17,7 @@ from tqdm import tqdm
 from interpnet.attribution import WordAttributor, sentence_tokens
 from interpnet.data.splits import SplitData
 from interpnet.errors import ConfigError
-from interpnet.evidence import EvidenceMaps
+from interpnet.evidence import EvidenceMaps, attends
 from interpnet.model import InterpNet
 
 MAP_KINDS = ("attention", "integrated_gradients", "grad_cam")
@@ -40,7 +40,7 @@ def available_kinds(model: InterpNet) -> list[str]:
     """The kinds of per-word map ``model`` may have (``attention`` for an explainer that
     attends; ``integrated_gradients`` and ``grad_cam`` are only known for sure on an input)."""
     kinds = ["integrated_gradients", "grad_cam"]
-    if hasattr(model.explainer, "attention") and "layout" in model.explainer.config:
+    if attends(model.explainer):
         kinds.insert(0, "attention")
     return kinds
 
