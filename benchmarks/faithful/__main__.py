@@ -21,6 +21,7 @@ ENTRIES = {
     "probe-retrieve": "probe_retrieve",
     "probe-ngram": "probe_ngram",
     "probe-table": "probe_table",
+    "probe-attention-table": "probe_attention_table",
     "cider-class": "cider_class",
     "class-typical": "class_typical",
     "confidence": "confidence",

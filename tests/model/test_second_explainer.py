@@ -141,7 +141,7 @@ def test_attribution_adds_up_for_it(loaded):
         )
 
 
-def test_evaluated_explained_and_reported_through_the_cli(run, tmp_path):
+def test_evaluated_explained_and_reported_through_the_cli(run, tmp_path, kind):
     quick = ["--no-java", "--no-human", "--no-retrieval", "--quiet"]
     assert main(["evaluate", str(run), *quick]) == 0
     metrics = json.loads((run / "metrics.json").read_text())
@@ -158,6 +158,9 @@ def test_evaluated_explained_and_reported_through_the_cli(run, tmp_path):
         json.loads(line)["explanation"] for line in (run / "explanations/test.jsonl").open()
     ]
     assert explained[0] in text and "attribution" in text
+    # an explainer that attends shows where each word looked, over the photo
+    looked = "where each word looked" in text
+    assert looked == (kind != "set-gru") and (text.count('alt="attention of ') > 0) == looked
 
 
 def test_its_conditioning_is_handled_as_an_opaque_batch(loaded, kind):

@@ -47,10 +47,15 @@ def heat_overlays(image: torch.Tensor, maps: torch.Tensor, size: int = HEAT_SIZE
 
 
 def attribution_view(
-    a: WordAttribution, path: str | Path, preprocess: ImagePreprocessing | None = None
+    a: WordAttribution,
+    path: str | Path,
+    preprocess: ImagePreprocessing | None = None,
+    attention: torch.Tensor | None = None,
 ) -> dict:
     """Template data for one attributed explanation; ``preprocess``: how the classifier's
-    input image was made from ``path`` (for the heat maps of a classifier on pixels)."""
+    input image was made from ``path`` (for the heat maps of a classifier on pixels);
+    ``attention``: each word's attention over a feature map's grid (T, h, w), for an explainer
+    that attends, drawn over the image too."""
     shares = a.shares
     tokens = []
     for t, tok in enumerate(a.tokens):
@@ -74,11 +79,22 @@ def attribution_view(
         "parts": [(name, part_colour(j)) for j, name in enumerate(a.parts)],
         "abs_shares": shares.abs().tolist(),
         "heat": [],
+        "attention": [],
     }
-    if a.heatmaps is not None and preprocess is not None and len(a.tokens):
-        image = preprocess.load([path])[0]  # the image as the classifier saw it
-        h, w = a.heatmaps.shape[1:]
-        if tuple(image.shape[1:]) != (h, w):
-            image = torch.nn.functional.interpolate(image[None].float(), (h, w))[0].byte()
-        view["heat"] = list(zip(a.tokens, heat_overlays(image, a.heatmaps), strict=True))
+    if preprocess is None or not len(a.tokens):
+        return view
+    image = preprocess.load([path])[0]  # the image as the classifier saw it
+    for key, maps in (("heat", a.heatmaps), ("attention", attention)):
+        if maps is not None:
+            view[key] = list(
+                zip(a.tokens, heat_overlays(image, _on_image(maps, image)), strict=True)
+            )
     return view
+
+
+def _on_image(maps: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
+    """Maps (T, h, w) brought to the image's size (bilinear)."""
+    size = tuple(image.shape[1:])
+    if tuple(maps.shape[1:]) == size:
+        return maps
+    return torch.nn.functional.interpolate(maps[:, None].float(), size, mode="bilinear")[:, 0]

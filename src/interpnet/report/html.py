@@ -23,6 +23,7 @@ from interpnet.attribution import WordAttributor
 from interpnet.data.layouts import split_examples
 from interpnet.devices import resolve_device
 from interpnet.errors import InterpnetError
+from interpnet.evidence import EvidenceMaps, attends
 from interpnet.features.inputs import FileInputs
 from interpnet.metrics.faithfulness import introspection_fidelity
 from interpnet.model import InterpNet
@@ -37,6 +38,7 @@ from interpnet.storage import atomic_write_bytes, read_json
 from interpnet.text import words
 from interpnet.workflows.explain import align_records, read_jsonl
 from interpnet.workflows.run import Run
+from interpnet.workflows.word_maps import combined_map
 
 BAR_METRICS = {  # figure label -> path in metrics["explanations"] / metrics["human"]
     "fidelity": ("fidelity",),
@@ -300,9 +302,13 @@ def _attribute(attributor: WordAttributor, records, examples, chosen: list[int],
     for s in range(0, len(chosen), batch):
         idx = chosen[s : s + batch]
         paths = [examples[i].image_path for i in idx]
-        found = attributor.attribute(to_input(paths), [records[i]["explanation"] for i in idx])
-        for i, path, a in zip(idx, paths, found, strict=True):
-            out[i] = attribution_view(a, path, to_input.preprocess)
+        x, sentences = to_input(paths), [records[i]["explanation"] for i in idx]
+        found = attributor.attribute(x, sentences)
+        looked: list[torch.Tensor | None] = [None] * len(idx)
+        if attends(model.explainer) and x.dim() == 4:
+            looked = [combined_map(e.maps) for e in EvidenceMaps(model).explain(x, sentences)]
+        for i, path, a, att in zip(idx, paths, found, looked, strict=True):
+            out[i] = attribution_view(a, path, to_input.preprocess, att)
     return out
 
 

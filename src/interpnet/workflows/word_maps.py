@@ -23,7 +23,7 @@ from interpnet.model import InterpNet
 MAP_KINDS = ("attention", "integrated_gradients", "grad_cam")
 
 
-def _combined(maps: dict[str, torch.Tensor]) -> torch.Tensor | None:
+def combined_map(maps: dict[str, torch.Tensor]) -> torch.Tensor | None:
     """One (T, H, W) map from several layers' (T, h, w) maps: each brought to the finest grid
     (bilinear) and summed."""
     if not maps:
@@ -53,7 +53,7 @@ def word_maps(
     have is left out."""
     out: dict[str, list[torch.Tensor]] = {}
     if "attention" in kinds:
-        maps = [_combined(e.maps) for e in EvidenceMaps(model).explain(x, sentences)]
+        maps = [combined_map(e.maps) for e in EvidenceMaps(model).explain(x, sentences)]
         if all(m is not None for m in maps):
             out["attention"] = maps
     if "integrated_gradients" in kinds or "grad_cam" in kinds:
@@ -61,7 +61,7 @@ def word_maps(
         attributions = WordAttributor(model, heatmap_layer=layer).attribute(x, sentences)
         if "integrated_gradients" in kinds:
             ig = [
-                _combined({k: v.clamp_min(0) for k, v in a.position_scores.items()})
+                combined_map({k: v.clamp_min(0) for k, v in a.position_scores.items()})
                 for a in attributions
             ]
             if all(m is not None for m in ig):
