@@ -154,3 +154,50 @@ def test_skip_missing_is_reported_on_the_feature_path(tiny_birds, tmp_path, caps
     splits, _, _ = load_run_data(cfg, ("test",), progress=False)
     assert len(splits["test"]) == 11
     assert "skip-missing: dropped 1 item(s) from split 'test'" in capsys.readouterr().out
+
+
+def test_spatial_features_feed_an_attending_explainer(tiny_birds, tmp_path, capsys):
+    """interpnet features --spatial keeps EfficientNet-Lite0's 1280 x 7 x 7 map (float16),
+    whose mean over positions is the pooled feature vector; a feature run reads it position by
+    position as side.map, and the photo path (explain IMAGE) gives it the same input."""
+    from interpnet.features.backbones import MAP, image_features, image_parts
+
+    cache_dir = str(tmp_path / "cache")
+    args = ["features", "synthbirds", "--root", str(tiny_birds), "--out", cache_dir]
+    assert main([*args, "--spatial", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "and its 1280 x 7 x 7 feature map" in out and "--spatial" in out
+    images = _images(tiny_birds)[:3]
+    lite0 = get_backbone("efficientnet-lite0")
+    parts = dict(image_parts(lite0, [p for _, p in images], spatial=True))
+    torch.testing.assert_close(parts[MAP].mean(dim=(2, 3)), parts["_avg_pooling"])
+    cache = extract_features(images, "efficientnet-lite0", tmp_path / "c2", spatial=True,
+                             progress=False)  # fmt: skip
+    assert cache.map_shape == [1280, 7, 7]
+    rows = cache.get([k for k, _ in images], spatial=True)
+    assert rows.dtype == torch.float16 and rows.shape == (3, 1280 + 1280 * 49)
+    torch.testing.assert_close(rows[:, 1280:].float(), parts[MAP].flatten(1), atol=0.01, rtol=0.01)
+    with pytest.raises(InterpnetError, match="holds no feature map"):
+        extract_features(images, "efficientnet-lite0", tmp_path / "c3", progress=False).get(
+            [images[0][0]], spatial=True
+        )
+    cfg = tiny_config(
+        tiny_birds, features=cache_dir, spatial=True, variant="custom",
+        layers=["side.map", "hidden.1"], include_softmax=True, pool="none",
+        explainer="attention",
+    )  # fmt: skip
+    model = fit_config(cfg, tmp_path / "run")
+    shapes = [shape for _, shape in model.explainer.config["layout"]]
+    assert shapes == [[1280, 7, 7], [12], [6]] and model.input_spec["side_inputs"] == {
+        "map": [1280, 7, 7]
+    }
+    test = _images(tiny_birds, "test")[:2]
+    from_files = image_features(lite0, [p for _, p in test], spatial=True)
+    from_cache = FeatureCache.open(next((tmp_path / "cache").iterdir()))
+    from_cache = from_cache.get([k for k, _ in test], spatial=True)
+    torch.testing.assert_close(from_files, from_cache.float(), atol=0.02, rtol=0.02)
+    assert main(["explain", str(tmp_path / "run"), str(test[0][1]), "--quiet"]) == 0
+    quick = ["--no-java", "--no-human", "--no-retrieval", "--quiet"]
+    assert main(["evaluate", str(tmp_path / "run"), *quick]) == 0
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["grounding"]["attention"]["words"] > 0 and metrics["intervention"]["grid"] == 7

@@ -6,7 +6,13 @@ import pytest
 import torch
 
 from interpnet.errors import ConfigError
-from interpnet.workflows.intervention import InterventionCheck, pointed_cells, remove_cells
+from interpnet.workflows.intervention import (
+    InterventionCheck,
+    MapRemover,
+    PixelRemover,
+    pointed_cells,
+    remove_cells,
+)
 from interpnet.workflows.word_maps import MapBatch
 
 
@@ -38,7 +44,7 @@ def test_words_on_the_deciding_corner_drop_the_decision_random_cells_do_not():
     on_corner[:, 2, 3] = 1.0  # both words peak in the top-left cell of the 4 x 4 grid
     elsewhere = torch.zeros(2, 32, 32)
     elsewhere[:, 30, 30] = 1.0
-    check = InterventionCheck(corner_classifier, torch.zeros(3), grid=4, draws=8)
+    check = InterventionCheck(corner_classifier, PixelRemover(torch.zeros(3)), grid=4, draws=8)
     check.add(_batch({"attention": on_corner, "grad_cam": elsewhere}))
     r = check.result(["attention", "grad_cam"])
     assert r["grid"] == 4 and r["draws"] == 8
@@ -52,7 +58,9 @@ def test_words_on_the_deciding_corner_drop_the_decision_random_cells_do_not():
 
 def test_maps_that_point_at_random_score_about_one():
     torch.manual_seed(0)
-    check = InterventionCheck(corner_classifier, torch.zeros(3), grid=4, draws=4, seed=1)
+    check = InterventionCheck(
+        corner_classifier, PixelRemover(torch.zeros(3)), grid=4, draws=4, seed=1
+    )
     for _ in range(40):
         maps = torch.rand(6, 1, 32, 32)
         batch = _batch({"attention": maps[0]})
@@ -61,7 +69,17 @@ def test_maps_that_point_at_random_score_about_one():
     r = check.result(["attention"])["attention"]
     assert 0.6 < r["ratio"] < 1.6
     with pytest.raises(ConfigError, match="at least 1"):
-        InterventionCheck(corner_classifier, torch.zeros(3), grid=0)
-    assert InterventionCheck(corner_classifier, torch.zeros(3)).result(["grad_cam"])[
+        InterventionCheck(corner_classifier, PixelRemover(torch.zeros(3)), grid=0)
+    assert InterventionCheck(corner_classifier, PixelRemover(torch.zeros(3))).result(["grad_cam"])[
         "grad_cam"
     ] == {"cells": None, "drop": None, "random_drop": None, "ratio": None}
+
+
+def test_a_feature_run_loses_the_map_cells_and_its_pooled_features_follow():
+    fmap = torch.arange(2 * 3 * 3, dtype=torch.float32).reshape(2, 3, 3)
+    x = torch.cat([fmap.mean(dim=(1, 2)), torch.tensor([7.0]), fmap.flatten()])  # + a side layer
+    out = MapRemover([2, 3, 3], torch.tensor([-1.0, -2.0]))(x, [0, 4], 3)
+    edited = out[-18:].reshape(2, 3, 3)
+    assert edited[:, 0, 0].tolist() == [-1.0, -2.0] and edited[:, 1, 1].tolist() == [-1.0, -2.0]
+    assert edited[0, 2, 2] == 8 and out[2] == 7.0 and x[-18] == 0  # the rest, and x, untouched
+    torch.testing.assert_close(out[:2], edited.mean(dim=(1, 2)))

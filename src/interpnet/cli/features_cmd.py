@@ -43,6 +43,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="intermediate backbone modules whose pooled outputs are saved too "
         "(e.g. _blocks.10 for efficientnet-lite0)",
     )
+    p.add_argument(
+        "--spatial",
+        action="store_true",
+        help="also keep the backbone's last feature map position by position (the input of "
+        "its global pooling; EfficientNet-Lite0: 1280 x 7 x 7), in float16: for explainers "
+        "that attend over where things are (interpnet train --features CACHE --spatial)",
+    )
     p.add_argument("--batch-size", type=int, default=32, help="images per batch (default: 32)")
     p.add_argument(
         "--chunk-size",
@@ -82,15 +89,25 @@ def run(args: argparse.Namespace) -> int:
         args.chunk_size,
         device=resolve_device(args.device),
         progress=not args.quiet and is_main_process(),
+        spatial=args.spatial,
     )
     seconds = time.time() - start
     if not is_main_process():
         return 0
     dim = cache.get([images[0][0]]).shape[1] if images else 0
     how = "reused" if cache.reused else f"{len(images) / max(seconds, 1e-9):.1f} images/s"
+    fmap = ""
+    if args.spatial:
+        c, h, w = cache.map_shape
+        size = sum(p.stat().st_size for p in (cache.folder / "chunks").glob("*.safetensors"))
+        fmap = f", and its {c} x {h} x {w} feature map ({size / 2**30:.2f} GiB on disk)"
     print(
-        f"{len(images)} images, {dim}-d {args.backbone} features in {cache.folder} "
+        f"{len(images)} images, {dim}-d {args.backbone} features{fmap} in {cache.folder} "
         f"({seconds:.1f}s, {how})"
     )
-    print(f"train on them with: interpnet train --data-root {args.root} --features {args.out}")
+    spatial = " --spatial" if args.spatial else ""
+    print(
+        f"train on them with: interpnet train --data-root {args.root} --features {args.out}"
+        + spatial
+    )
     return 0

@@ -47,6 +47,8 @@ class SplitData:
     def batch(self, index: torch.Tensor, device: torch.device | str = "cpu") -> torch.Tensor:
         """Model-ready inputs for the examples at ``index``."""
         x = to_device(self.inputs[index], device)
+        if x.dtype == torch.float16:  # features kept in half precision (with a feature map)
+            return x.float()
         if x.dtype != torch.uint8:
             return x
         return self.preprocess.to_input(x) if self.preprocess is not None else to_float(x)

@@ -29,6 +29,8 @@ class Backbone:
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
     classify: Callable[[torch.Tensor], torch.Tensor] | None = field(default=None, repr=False)
+    # the global pooling module: its input is the backbone's last feature map (None: unknown)
+    pool_layer: str | None = None
 
     def preprocessing(self) -> dict:
         return {

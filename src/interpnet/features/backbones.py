@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from interpnet.errors import ConfigError, InterpnetError
 from interpnet.features.backbone import Backbone, load_backbone_weights
@@ -74,6 +75,7 @@ def efficientnet_lite0() -> Backbone:
         mean=(0.5, 0.5, 0.5),
         std=(0.5, 0.5, 0.5),
         classify=model,
+        pool_layer="_avg_pooling",
     )
 
 
@@ -95,8 +97,10 @@ def _torchvision_backbone(arch: str) -> Backbone:
         )
     model = torchvision.models.get_model(arch, weights=None)
     model.load_state_dict(load_backbone_weights(cached))
-    layer = [n for n, m in model.named_children()][-2]  # the module before the classifier
+    children = list(model.named_children())
+    layer, module = children[-2]  # the module before the classifier
     crop = weights.transforms().crop_size[0]
+    pooling = isinstance(module, nn.AdaptiveAvgPool2d | nn.AdaptiveMaxPool2d)
     return Backbone(
         f"torchvision/{arch}",
         model,
@@ -104,26 +108,63 @@ def _torchvision_backbone(arch: str) -> Backbone:
         crop=crop,
         resize=weights.transforms().resize_size[0],
         classify=model,
+        pool_layer=layer if pooling else None,
     )
 
 
+MAP = "map"  # the name of the backbone's last feature map, kept position by position
+
+
 def image_parts(
-    backbone: Backbone, paths: list, layers: list[str] = (), device: str | torch.device = "cpu"
+    backbone: Backbone,
+    paths: list,
+    layers: list[str] = (),
+    device: str | torch.device = "cpu",
+    spatial: bool = False,
 ) -> list[tuple[str, torch.Tensor]]:
     """(name, pooled activation) for the feature layer, then each of ``layers``, of image files
-    preprocessed as the backbone expects."""
+    preprocessed as the backbone expects; with ``spatial``, then ``("map", (N, C, H, W))``: the
+    backbone's last feature map (the input of its global pooling), every position kept."""
     from interpnet.data.images import load_images
     from interpnet.introspector import Introspector
 
     x = load_images(paths, backbone.crop, progress=False, resize=backbone.resize)
     introspector = Introspector(backbone.model, [backbone.feature_layer, *layers])
-    with torch.no_grad():
-        _, parts = introspector.collect(backbone.normalize(x.to(device)))
-    return [(name, t.cpu()) for name, t in parts]
+    captured: list[torch.Tensor] = []
+    handle = None
+    if spatial:
+        pool = dict(backbone.model.named_modules()).get(backbone.pool_layer or "")
+        if pool is None:
+            raise ConfigError(
+                f"{backbone.name}: no global pooling module known, so no feature map to keep "
+                "position by position; use efficientnet-lite0 or a torchvision CNN"
+            )
+        handle = pool.register_forward_pre_hook(lambda _m, inputs: captured.append(inputs[0]))
+    try:
+        with torch.no_grad():
+            _, parts = introspector.collect(backbone.normalize(x.to(device)))
+    finally:
+        if handle is not None:
+            handle.remove()
+    out = [(name, t.cpu()) for name, t in parts]
+    if spatial:
+        if captured[-1].dim() != 4:
+            raise ConfigError(
+                f"{backbone.name}: the input of {backbone.pool_layer} is not a feature map "
+                f"(shape {tuple(captured[-1].shape)})"
+            )
+        out.append((MAP, captured[-1].float().cpu()))
+    return out
 
 
 def image_features(
-    backbone: Backbone, paths: list, layers: list[str] = (), device: str | torch.device = "cpu"
+    backbone: Backbone,
+    paths: list,
+    layers: list[str] = (),
+    device: str | torch.device = "cpu",
+    spatial: bool = False,
 ) -> torch.Tensor:
-    """Features of image files (final features, then each of ``layers``), as one tensor."""
-    return torch.cat([t for _, t in image_parts(backbone, paths, layers, device)], dim=1)
+    """Features of image files (final features, then each of ``layers``, then with
+    ``spatial`` the feature map flattened), as one tensor."""
+    parts = image_parts(backbone, paths, layers, device, spatial)
+    return torch.cat([t.flatten(1) for _, t in parts], dim=1)

@@ -1,9 +1,10 @@
 """Extract backbone features for every image of a data set into a resumable on-disk cache.
 
-A cache folder is keyed by backbone, preprocessing, saved layers and the image list, so a
-changed image list or setting never reuses stale features. Features are written in chunks of
-safetensors; an interrupted extraction resumes at the first missing chunk, and a finished one
-is reused as it is.
+A cache folder is keyed by backbone, preprocessing, saved layers, whether the backbone's last
+feature map is kept position by position (``spatial``: tensor ``map``, float16) and the image
+list, so a changed image list or setting never reuses stale features. Features are written in
+chunks of safetensors; an interrupted extraction resumes at the first missing chunk, and a
+finished one is reused as it is.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from tqdm import tqdm
 
 from interpnet import distributed
 from interpnet.errors import CheckpointError, ConfigError, DataError
-from interpnet.features.backbones import get_backbone, image_parts
+from interpnet.features.backbones import MAP, get_backbone, image_parts
 from interpnet.introspector import Introspector
 from interpnet.storage import load_tensors, read_json, save_tensors, write_json
 
@@ -26,11 +27,13 @@ META = "meta.json"
 FEATURES = "features"  # tensor name of the final features; layers are "layer:<name>"
 
 
-def cache_key(backbone: str, preprocessing: dict, layers: list[str], keys: list[str]) -> str:
-    blob = json.dumps(
-        {"backbone": backbone, "pre": preprocessing, "layers": layers, "images": keys},
-        sort_keys=True,
-    )
+def cache_key(
+    backbone: str, preprocessing: dict, layers: list[str], keys: list[str], spatial: bool = False
+) -> str:
+    fields = {"backbone": backbone, "pre": preprocessing, "layers": layers, "images": keys}
+    if spatial:  # absent otherwise: the folders of caches made before it keep their names
+        fields["spatial"] = True
+    blob = json.dumps(fields, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
@@ -76,14 +79,20 @@ class FeatureCache:
                 self._loaded[key] = torch.cat([c[key] for c in chunks])
         return self._loaded[name]
 
+    @property
+    def map_shape(self) -> list[int] | None:
+        """(C, H, W) of the feature map kept position by position, or None without one."""
+        return self.meta.get("map_shape")
+
     def dims(self) -> dict[str, int]:
         """Size of the final features (key ``features``) and of each saved layer (by name)."""
         out = {FEATURES: self._all(FEATURES).shape[1]}
         out.update({n: self._all(f"layer:{n}").shape[1] for n in self.meta["layers"]})
         return out
 
-    def get(self, keys: list[str], layers: list[str] = ()) -> torch.Tensor:
-        """Features (the final ones, then each of ``layers``) of the images ``keys``."""
+    def get(self, keys: list[str], layers: list[str] = (), spatial: bool = False) -> torch.Tensor:
+        """Features (the final ones, then each of ``layers``) of the images ``keys``; with
+        ``spatial``, then the feature map, flattened (C, H, W), and all in float16."""
         index = {k: i for i, k in enumerate(self.meta["keys"])}
         missing = [k for k in keys if k not in index]
         if missing:
@@ -96,9 +105,16 @@ class FeatureCache:
             raise DataError(
                 f"{self.folder}: layers {unknown} were not saved; saved: {self.meta['layers']}"
             )
+        if spatial and self.map_shape is None:
+            raise DataError(
+                f"{self.folder}: holds no feature map; extract the features with spatial=True "
+                "(interpnet features --spatial)"
+            )
         rows = torch.tensor([index[k] for k in keys], dtype=torch.long)
         blocks = [self._all(FEATURES)] + [self._all(f"layer:{n}") for n in layers]
-        return torch.cat([b[rows] for b in blocks], dim=1)
+        if not spatial:
+            return torch.cat([b[rows] for b in blocks], dim=1)
+        return torch.cat([b[rows].half() for b in [*blocks, self._all(MAP)]], dim=1)
 
 
 def extract_features(
@@ -110,8 +126,11 @@ def extract_features(
     chunk_size: int = 512,
     device: str | torch.device = "cpu",
     progress: bool = True,
+    spatial: bool = False,
 ) -> FeatureCache:
     """Features of ``images`` (key, path) in ``out/<backbone>-<key hash>/``; returns the cache.
+    With ``spatial``, also the backbone's last feature map (the input of its global pooling),
+    every position kept, in float16 (``map``; EfficientNet-Lite0: 1280 x 7 x 7).
 
     Reuses a finished cache and resumes an unfinished one. Under ``torchrun`` every rank
     extracts its share of the chunks (chunk ``c`` on rank ``c % world_size``) into the one
@@ -125,7 +144,7 @@ def extract_features(
     backbone = get_backbone(backbone_name)
     keys = [k for k, _ in images]
     pre = backbone.preprocessing()
-    digest = cache_key(backbone_name, pre, list(layers), keys)
+    digest = cache_key(backbone_name, pre, list(layers), keys, spatial)
     folder = Path(out) / f"{backbone_name.replace('/', '_')}-{digest}"
     group = distributed.join(torch.device(device))
     if (folder / META).is_file() and read_json(folder / META, "feature cache index").get(
@@ -147,6 +166,9 @@ def extract_features(
         "chunk_size": chunk_size,
         "complete": False,
     }
+    if spatial and images:  # its shape, measured on one image
+        fmap = image_parts(backbone, [images[0][1]], layers, device, spatial)[-1][1]
+        meta["map_shape"] = list(fmap.shape[1:])
     group.barrier()  # every rank has seen the index unfinished
     if group.is_main:
         write_json(folder / META, meta)
@@ -166,10 +188,14 @@ def extract_features(
         outputs: list[dict[str, torch.Tensor]] = []
         for start in range(0, len(chunk), batch_size):
             batch = [p for _, p in chunk[start : start + batch_size]]
-            parts = image_parts(backbone, batch, layers, device)
-            outputs.append(
-                {(FEATURES if i == 0 else f"layer:{name}"): t for i, (name, t) in enumerate(parts)}
-            )
+            parts = image_parts(backbone, batch, layers, device, spatial)
+            named = {
+                (FEATURES if i == 0 else f"layer:{name}"): t
+                for i, (name, t) in enumerate(parts[: len(parts) - spatial])
+            }
+            if spatial:
+                named[MAP] = parts[-1][1].flatten(1).half()
+            outputs.append(named)
             bar.update(len(batch))
         save_tensors(chunk_path, {k: torch.cat([o[k] for o in outputs]) for k in outputs[0]})
     bar.close()

@@ -15,7 +15,7 @@ import torch
 
 from interpnet.data.images import ImagePreprocessing
 from interpnet.errors import InterpnetError
-from interpnet.features.backbones import Backbone, get_backbone, image_features
+from interpnet.features.backbones import MAP, Backbone, get_backbone, image_features
 
 
 class FileInputs:
@@ -48,5 +48,7 @@ class FileInputs:
         if self._backbone is None:
             self._backbone = get_backbone(self.spec["backbone"])
             self._backbone.model.to(self.device)
-        layers = list(self.spec.get("side_inputs", {}))
-        return image_features(self._backbone, paths, layers, self.device).to(self.device)
+        sides = list(self.spec.get("side_inputs", {}))
+        layers = [name for name in sides if name != MAP]
+        spatial = MAP in sides
+        return image_features(self._backbone, paths, layers, self.device, spatial).to(self.device)

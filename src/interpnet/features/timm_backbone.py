@@ -47,6 +47,8 @@ def timm_backbone(name: str) -> Backbone:
     head = head[0] if isinstance(head, list | tuple) else head
     if head not in dict(model.named_modules()):
         raise ConfigError(f"timm/{name}: no classifier module {head!r} to read features from")
+    modules = dict(model.named_modules())
+    pool = next((n for n in ("global_pool", "head.global_pool") if n in modules), None)
     config = timm.data.resolve_data_config({}, model=model)
     crop = int(config["input_size"][-1])
     return Backbone(
@@ -57,4 +59,5 @@ def timm_backbone(name: str) -> Backbone:
         resize=int(math.floor(crop / config.get("crop_pct", 0.875))),
         mean=tuple(config["mean"]),
         std=tuple(config["std"]),
+        pool_layer=pool,
     )

@@ -7,6 +7,7 @@ and ``feature_layer_name`` (the module whose output is the classifier's input fe
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -16,14 +17,16 @@ from interpnet.errors import ConfigError
 
 
 class Columns(nn.Module):
-    """Selects input columns [start, end): makes part of the input visible to forward hooks."""
+    """Selects input columns [start, end): makes part of the input visible to forward hooks;
+    ``shape`` (C, H, W): they hold a feature map, returned in that shape."""
 
-    def __init__(self, start: int, end: int):
+    def __init__(self, start: int, end: int, shape: tuple[int, ...] | None = None):
         super().__init__()
-        self.start, self.end = start, end
+        self.start, self.end, self.shape = start, end, shape
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x[:, self.start : self.end]
+        out = x[:, self.start : self.end]
+        return out if self.shape is None else out.reshape(len(x), *self.shape)
 
 
 class MLPClassifier(nn.Module):
@@ -32,7 +35,8 @@ class MLPClassifier(nn.Module):
     ``side_inputs`` ({name: size}) are extra columns appended to the input (e.g. activations of
     intermediate backbone layers): the MLP does not read them, but they are exposed as modules
     ``side.<name>`` so an introspector can include them in r(x); the main features are then
-    module ``main``.
+    module ``main``. A size given as a shape ``[C, H, W]`` is a feature map (the backbone's,
+    kept position by position), which ``side.<name>`` returns in that shape.
 
     ``dropout`` > 0 adds dropout after each hidden ReLU and ``input_dropout`` > 0 on the input
     features (the paper's MLP has neither). Dropout is active only in training mode, so r(x),
@@ -45,7 +49,7 @@ class MLPClassifier(nn.Module):
         input_dim: int,
         num_classes: int,
         hidden_sizes: list[int] | None = None,
-        side_inputs: dict[str, int] | None = None,
+        side_inputs: dict[str, int | list[int]] | None = None,
         dropout: float = 0.0,
         input_dropout: float = 0.0,
     ):
@@ -73,13 +77,17 @@ class MLPClassifier(nn.Module):
         if input_dropout:
             self.config["input_dropout"] = input_dropout
         self.input_dropout = nn.Dropout(input_dropout) if input_dropout else None
-        self.total_dim = input_dim + sum(side_inputs.values())
+        sizes = {
+            n: math.prod(d) if isinstance(d, list | tuple) else d for n, d in side_inputs.items()
+        }
+        self.total_dim = input_dim + sum(sizes.values())
         self.main = Columns(0, input_dim) if side_inputs else None
         self.side = nn.ModuleDict() if side_inputs else None
         start = input_dim
         for name, dim in side_inputs.items():
-            self.side[name.replace(".", "_")] = Columns(start, start + dim)
-            start += dim
+            shape = tuple(dim) if isinstance(dim, list | tuple) else None
+            self.side[name.replace(".", "_")] = Columns(start, start + sizes[name], shape)
+            start += sizes[name]
         self.hidden = nn.ModuleList()
         dims = [input_dim, *hidden_sizes]
         for d_in, d_out in zip(dims[:-1], dims[1:], strict=True):

@@ -127,6 +127,15 @@ class DataConfig:
             "introspector as side.<name> (use variant custom to read them)"
         ),
     )
+    spatial: bool = option(
+        False,
+        help=(
+            "with features: keep the backbone's last feature map position by position "
+            "(EfficientNet-Lite0: 1280 x 7 x 7, float16 in the cache), exposed to the "
+            "introspector as side.map: read it with --variant custom --layers side.map ... "
+            "--pool none and an explainer that attends (attention, transformer)"
+        ),
+    )
     skip_missing: bool = option(
         False, help="drop (and count) images whose image or text file is missing"
     )

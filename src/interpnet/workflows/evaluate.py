@@ -24,7 +24,7 @@ from interpnet.workflows.intervention import intervention_check
 from interpnet.workflows.judges import JUDGE_BACKBONE, judge_features, judges
 from interpnet.workflows.run import Run
 from interpnet.workflows.scoring import finite
-from interpnet.workflows.word_maps import MapCheck, run_checks
+from interpnet.workflows.word_maps import MapCheck, has_image_maps, run_checks
 
 
 def metrics_path(run_dir: str | Path, split: str) -> Path:
@@ -113,6 +113,7 @@ def evaluate_run(
             cfg.skip_missing,
             cache_dir=(cfg.features if same else None) or judge_cache,
             layers=cfg.backbone_layers if same else (),
+            spatial=cfg.spatial if same else False,
             device=cfg.device,
             progress=progress,
             log=log,
@@ -149,10 +150,10 @@ def evaluate_run(
         out["human"]["attributes"] = truth.score(flat_keys, [s for r in refs for s in r])
     if evidence_images != 0:
         data = data if data is not None else opened.split(split)
-        if data.inputs.dim() == 4 and data.inputs.dtype == torch.uint8:
+        if has_image_maps(model, data):
             checks: list[MapCheck] = [intervention_check(model, data)]
             if PartAnnotations.available(root):
-                checks.insert(0, grounding_check(PartAnnotations(root), data))
+                checks.insert(0, grounding_check(PartAnnotations(root), data, model))
             explained = [r["explanation"] for r in records]
             out |= run_checks(
                 model, data, explained, checks, limit=evidence_images, progress=progress, log=log
@@ -160,7 +161,7 @@ def evaluate_run(
         else:
             log(
                 "grounding and intervention: skipped (per-word maps over the image need a "
-                "classifier on pixels; this run reads features)"
+                "classifier on pixels, or features with the backbone's map: --spatial)"
             )
     out["seconds"] = round(time.time() - start, 1)
     out = finite(out)

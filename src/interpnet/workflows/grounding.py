@@ -12,10 +12,11 @@ import torch
 
 from interpnet.data.parts import PartAnnotations
 from interpnet.data.splits import SplitData
+from interpnet.features.backbones import get_backbone
 from interpnet.metrics.grounding import GroundingTally, coverage
 from interpnet.model import InterpNet
 from interpnet.text.part_words import part_words
-from interpnet.workflows.word_maps import MAP_KINDS, MapBatch, run_checks
+from interpnet.workflows.word_maps import MAP_KINDS, MapBatch, feature_map_shape, run_checks
 
 
 class GroundingCheck:
@@ -68,18 +69,24 @@ def ground_explanations(
     progress: bool = True,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """Score the part words of ``explanations`` (one per item of ``data``, a split of images)
+    """Score the part words of ``explanations`` (one per item of ``data``, a split of images or
+    of features with the backbone's feature map)
     against ``parts``, for each of ``kinds`` (default: every kind the model has) on ``limit``
     items spread evenly over the split (default all). Returns ``{"images", "part_words",
     "not_visible", kind: GroundingTally.result()}``; a word whose part is hidden in its image
     counts as ``not_visible`` and is not scored."""
-    check = grounding_check(parts, data)
+    check = grounding_check(parts, data, model)
     return run_checks(model, data, explanations, [check], kinds, limit, batch_size, progress, log)[
         check.name
     ]
 
 
-def grounding_check(parts: PartAnnotations, data: SplitData) -> GroundingCheck:
-    """The grounding check of the items of ``data`` (with their preprocessing)."""
+def grounding_check(parts: PartAnnotations, data: SplitData, model: InterpNet) -> GroundingCheck:
+    """The grounding check of the items of ``data``: regions in the coordinates of the image
+    as ``model``'s classifier saw it, or, for a feature run, as its backbone did (its maps lie
+    on the backbone's grid of that crop)."""
+    if feature_map_shape(model) is not None:
+        backbone = get_backbone(model.input_spec["backbone"])
+        return GroundingCheck(parts, data.keys, backbone.crop, backbone.resize)
     resize = data.preprocess.resize if data.preprocess is not None else None
     return GroundingCheck(parts, data.keys, data.inputs.shape[-1], resize)

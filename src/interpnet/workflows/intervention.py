@@ -7,6 +7,7 @@ point where the decision came from make the ratio large; maps that point anywher
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -16,7 +17,7 @@ import torch.nn.functional as F
 from interpnet.data.splits import SplitData
 from interpnet.errors import ConfigError
 from interpnet.model import InterpNet
-from interpnet.workflows.word_maps import MAP_KINDS, MapBatch, run_checks
+from interpnet.workflows.word_maps import MAP_KINDS, MapBatch, feature_map_shape, run_checks
 
 
 def pointed_cells(maps: torch.Tensor, grid: int) -> list[int]:
@@ -41,24 +42,52 @@ def remove_cells(
     return out
 
 
+class PixelRemover:
+    """Removes cells of an image (C, H, W): their pixels take ``fill`` (C,)."""
+
+    def __init__(self, fill: torch.Tensor) -> None:
+        self.fill = fill
+
+    def __call__(self, x: torch.Tensor, cells: Sequence[int], grid: int) -> torch.Tensor:
+        return remove_cells(x, cells, grid, self.fill)
+
+
+class MapRemover:
+    """Removes cells of the backbone's feature map (C, H, W) that a feature run keeps in the
+    last columns of its input: they take ``fill`` (C,), and the pooled features (the first C
+    columns) are recomputed as the map's mean over positions, as the backbone's global average
+    pooling makes them (EfficientNet-Lite0, torchvision's CNNs)."""
+
+    def __init__(self, shape: Sequence[int], fill: torch.Tensor) -> None:
+        self.shape, self.fill = tuple(shape), fill
+        self.size = math.prod(self.shape)
+
+    def __call__(self, x: torch.Tensor, cells: Sequence[int], grid: int) -> torch.Tensor:
+        fmap = remove_cells(x[-self.size :].reshape(self.shape), cells, grid, self.fill)
+        out = x.clone()
+        out[-self.size :] = fmap.flatten()
+        out[: self.shape[0]] = fmap.mean(dim=(1, 2))
+        return out
+
+
 class InterventionCheck:
-    """Removes each item's pointed cells, and as many random cells ``draws`` times (seeded),
-    and tallies the drop in the probability of the classifier's decision (``classify``: inputs
-    -> logits)."""
+    """Removes each item's pointed cells (``remove``: a :class:`PixelRemover` or
+    :class:`MapRemover`), and as many random cells ``draws`` times (seeded), and tallies the
+    drop in the probability of the classifier's decision (``classify``: inputs -> logits)."""
 
     name = "intervention"
 
     def __init__(
         self,
         classify: Callable[[torch.Tensor], torch.Tensor],
-        fill: torch.Tensor,
+        remove: Callable[[torch.Tensor, Sequence[int], int], torch.Tensor],
         grid: int = 8,
         draws: int = 4,
         seed: int = 0,
     ) -> None:
         if grid < 1 or draws < 1:
             raise ConfigError(f"grid and draws must be at least 1, got {grid} and {draws}")
-        self.classify, self.fill, self.grid, self.draws = classify, fill, grid, draws
+        self.classify, self.remove, self.grid, self.draws = classify, remove, grid, draws
         self.generator = torch.Generator().manual_seed(seed)
         self.sums = {k: torch.zeros(4, dtype=torch.float64) for k in MAP_KINDS}
 
@@ -77,10 +106,10 @@ class InterventionCheck:
             for j, maps in enumerate(per_item):
                 cells = pointed_cells(maps, self.grid) if len(maps) else []
                 sizes.append(len(cells))
-                pointed.append(remove_cells(batch.x[j], cells, self.grid, self.fill))
+                pointed.append(self.remove(batch.x[j], cells, self.grid))
                 for _ in range(self.draws):
                     drawn = torch.randperm(cells_total, generator=self.generator)[: len(cells)]
-                    random.append(remove_cells(batch.x[j], drawn.tolist(), self.grid, self.fill))
+                    random.append(self.remove(batch.x[j], drawn.tolist(), self.grid))
             after, _ = self._decision(torch.stack(pointed), label)
             after_random, _ = self._decision(
                 torch.stack(random), label.repeat_interleave(self.draws)
@@ -112,11 +141,14 @@ class InterventionCheck:
         return out
 
 
-def mean_input(data: SplitData, batch_size: int = 256) -> torch.Tensor:
-    """The mean classifier input of ``data``, per channel (C,): what removed cells become."""
+def mean_input(data: SplitData, batch_size: int = 256, shape: Sequence[int] | None = None):
+    """The mean classifier input of ``data``, per channel (C,): what removed cells become; with
+    ``shape`` (C, H, W), the mean of the feature map in the last columns of feature inputs."""
     total, count = None, 0
     for start in range(0, len(data), batch_size):
         x = data.batch(torch.arange(start, min(start + batch_size, len(data))))
+        if shape is not None:
+            x = x[:, -math.prod(shape) :].reshape(len(x), *shape)
         s = x.double().sum(dim=(0, 2, 3))
         total = s if total is None else total + s
         count += x.shape[0] * x.shape[2] * x.shape[3]
@@ -150,5 +182,13 @@ def intervention_test(
 def intervention_check(
     model: InterpNet, data: SplitData, grid: int = 8, draws: int = 4, seed: int = 0
 ) -> InterventionCheck:
-    """The intervention check of ``model``'s classifier on the items of ``data``."""
-    return InterventionCheck(lambda x: model.introspect(x)[0], mean_input(data), grid, draws, seed)
+    """The intervention check of ``model``'s classifier on the items of ``data``: cells of a
+    ``grid`` x ``grid`` grid over images, or the positions of the backbone's feature map of a
+    feature run (its own grid)."""
+    shape = feature_map_shape(model)
+    if shape is not None:
+        remove: Callable = MapRemover(shape, mean_input(data, shape=shape))
+        grid = shape[1]
+    else:
+        remove = PixelRemover(mean_input(data))
+    return InterventionCheck(lambda x: model.introspect(x)[0], remove, grid, draws, seed)

@@ -35,9 +35,11 @@ def judge_features(
     device: str = "auto",
     progress: bool = True,
     log: Callable[[str], None] = print,
+    spatial: bool = False,
 ) -> FeatureCache:
     """Backbone features of every image of the data (all splits), cached in ``cache_dir`` (a
-    run's feature cache is reused when it holds the same backbone) or the run directory."""
+    run's feature cache is reused when it holds the same backbone, ``layers`` and ``spatial``
+    map) or the run directory."""
     every = [
         (e.rel_path, e.image_path)
         for s in SPLITS
@@ -50,6 +52,7 @@ def judge_features(
         list(layers),
         device=resolve_device(device),
         progress=progress,
+        spatial=spatial,
     )
 
 

@@ -19,6 +19,7 @@ from interpnet.devices import resolve_device
 from interpnet.errors import ConfigError, InterpnetError
 from interpnet.features import extract_features
 from interpnet.features.backbone import IMAGENET_MEAN, IMAGENET_STD
+from interpnet.features.backbones import MAP
 from interpnet.features.cache import FEATURES
 from interpnet.model import CNNClassifier, Conditioning, InterpNet, MLPClassifier
 from interpnet.model.loading import factory_accepts, library_of, load_classifier
@@ -82,18 +83,23 @@ def load_run_data(
         cfg.backbone_layers,
         device=resolve_device(cfg.device),
         progress=progress,
+        spatial=cfg.spatial,
     )
     out = {}
     for name in names:
         keys = [e.rel_path for e in examples[name]]
-        out[name] = split_data(name, examples[name], cache.get(keys, cfg.backbone_layers))
+        rows = cache.get(keys, cfg.backbone_layers, spatial=cfg.spatial)
+        out[name] = split_data(name, examples[name], rows)
     dims = cache.dims()
+    sides: dict[str, Any] = {name: dims[name] for name in cfg.backbone_layers}
+    if cfg.spatial:
+        sides[MAP] = cache.map_shape
     spec = {
         "kind": "features",
         "backbone": cfg.backbone,
         "cache": str(Path(cache.folder)),
         "feature_dim": dims[FEATURES],
-        "side_inputs": {name: dims[name] for name in cfg.backbone_layers},
+        "side_inputs": sides,
     }
     return out, layout.class_names, spec
 

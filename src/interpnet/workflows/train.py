@@ -13,6 +13,7 @@ import torch
 from interpnet import distributed
 from interpnet.devices import resolve_device
 from interpnet.errors import CheckpointError, ConfigError, InterpnetError
+from interpnet.features.backbones import MAP
 from interpnet.model import InterpNet, MLPClassifier
 from interpnet.model.loading import check_classifier_name, check_run_trust, require_trust
 from interpnet.rundir import (
@@ -76,7 +77,9 @@ def configured_trainer(
     if cfg.features and not cfg.classifier:
         # the MLP's module names do not depend on the feature sizes: check the layers the
         # conditioning reads on a stand-in before any feature is extracted
-        sides = {name: 1 for name in cfg.backbone_layers}
+        sides: dict[str, Any] = {name: 1 for name in cfg.backbone_layers}
+        if cfg.spatial:
+            sides[MAP] = [1, 1, 1]
         conditioning.introspector(MLPClassifier(1, 2, cfg.hidden_sizes, sides))
     torch.manual_seed(cfg.seed)  # the classifier's initial weights depend on the seed only
     classifier = None

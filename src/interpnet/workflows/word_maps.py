@@ -18,6 +18,7 @@ from interpnet.attribution import WordAttributor, sentence_tokens
 from interpnet.data.splits import SplitData
 from interpnet.errors import ConfigError
 from interpnet.evidence import EvidenceMaps, attends
+from interpnet.features.backbones import MAP
 from interpnet.model import InterpNet
 
 MAP_KINDS = ("attention", "integrated_gradients", "grad_cam")
@@ -34,6 +35,20 @@ def combined_map(maps: dict[str, torch.Tensor]) -> torch.Tensor | None:
         for m in maps.values()
     ]
     return torch.stack(out).sum(0)
+
+
+def feature_map_shape(model: InterpNet) -> list[int] | None:
+    """(C, H, W) of the backbone's feature map a feature run keeps position by position (the
+    last columns of its input), or None."""
+    shape = (model.input_spec or {}).get("side_inputs", {}).get(MAP)
+    return list(shape) if isinstance(shape, list | tuple) else None
+
+
+def has_image_maps(model: InterpNet, data: SplitData) -> bool:
+    """Whether ``model``'s per-word maps lie over the image: a split of images, or features
+    with the backbone's feature map."""
+    images = data.inputs.dim() == 4 and data.inputs.dtype == torch.uint8
+    return images or feature_map_shape(model) is not None
 
 
 def available_kinds(model: InterpNet) -> list[str]:
@@ -108,10 +123,10 @@ def run_checks(
     images) of each of ``kinds`` (default: every kind the model has) on ``limit`` items spread
     evenly over the split (default all), and give every batch to each of ``checks``. Returns
     each check's result by its name, for the kinds the model had."""
-    if data.inputs.dim() != 4 or data.inputs.dtype != torch.uint8:
+    if not has_image_maps(model, data):
         raise ConfigError(
-            "per-word maps over the image need a split of images (a classifier on pixels); "
-            "this one holds features"
+            "per-word maps over the image need a split of images (a classifier on pixels) or "
+            "features with the backbone's feature map (extracted with spatial=True)"
         )
     if len(explanations) != len(data):
         raise ValueError(f"{len(explanations)} explanations for {len(data)} items")
