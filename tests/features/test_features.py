@@ -201,3 +201,8 @@ def test_spatial_features_feed_an_attending_explainer(tiny_birds, tmp_path, caps
     assert main(["evaluate", str(tmp_path / "run"), *quick]) == 0
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["grounding"]["attention"]["words"] > 0 and metrics["intervention"]["grid"] == 7
+    # the report draws where each word looked over the backbone's crop of the photo
+    page = tmp_path / "report.html"
+    argv = ["report", str(tmp_path / "run"), "--out", str(page), "--attribute", "1", "--quiet"]
+    assert main([*argv, "--steps", "4"]) == 0
+    assert 'alt="attention of ' in page.read_text(encoding="utf-8")

@@ -41,6 +41,17 @@ class FileInputs:
                 f"{self.spec or 'empty'}); give it input tensors instead"
             )
 
+    @property
+    def seen_as(self) -> ImagePreprocessing | None:
+        """How an image file looks to the model: its classifier's pixel input, or the crop its
+        backbone reads (a feature run's maps lie on the backbone's grid of it); None for a
+        feature run before its first call."""
+        if self.preprocess is not None:
+            return self.preprocess
+        if self._backbone is None:
+            return None
+        return ImagePreprocessing(self._backbone.crop, self._backbone.resize)
+
     def __call__(self, paths: Sequence[str | Path]) -> torch.Tensor:
         paths = list(paths)
         if self.spec["kind"] == "image":

@@ -81,7 +81,7 @@ def attribution_view(
         "heat": [],
         "attention": [],
     }
-    if preprocess is None or not len(a.tokens):
+    if preprocess is None or not len(a.tokens) or (a.heatmaps is None and attention is None):
         return view
     image = preprocess.load([path])[0]  # the image as the classifier saw it
     for key, maps in (("heat", a.heatmaps), ("attention", attention)):

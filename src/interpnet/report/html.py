@@ -38,7 +38,7 @@ from interpnet.storage import atomic_write_bytes, read_json
 from interpnet.text import words
 from interpnet.workflows.explain import align_records, read_jsonl
 from interpnet.workflows.run import Run
-from interpnet.workflows.word_maps import combined_map
+from interpnet.workflows.word_maps import combined_map, feature_map_shape
 
 BAR_METRICS = {  # figure label -> path in metrics["explanations"] / metrics["human"]
     "fidelity": ("fidelity",),
@@ -305,10 +305,10 @@ def _attribute(attributor: WordAttributor, records, examples, chosen: list[int],
         x, sentences = to_input(paths), [records[i]["explanation"] for i in idx]
         found = attributor.attribute(x, sentences)
         looked: list[torch.Tensor | None] = [None] * len(idx)
-        if attends(model.explainer) and x.dim() == 4:
+        if attends(model.explainer) and (x.dim() == 4 or feature_map_shape(model)):
             looked = [combined_map(e.maps) for e in EvidenceMaps(model).explain(x, sentences)]
         for i, path, a, att in zip(idx, paths, found, looked, strict=True):
-            out[i] = attribution_view(a, path, to_input.preprocess, att)
+            out[i] = attribution_view(a, path, to_input.seen_as, att)
     return out
 
 

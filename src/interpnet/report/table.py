@@ -120,17 +120,23 @@ def evaluation_table(m: dict[str, Any]) -> str:
     return table
 
 
+def _map_rows(section: dict[str, Any], cells) -> list[list[str]]:
+    """One row per kind of per-word map in ``section``: its name, then ``cells(result)``."""
+    return [
+        [kind.replace("_", " "), *cells(section[kind])] for kind in MAP_KINDS if section.get(kind)
+    ]
+
+
 def intervention_table(v: dict[str, Any]) -> str:
     """The intervention test: the decision's probability drop, pointed cells vs random."""
-    rows = []
-    for kind in MAP_KINDS:
-        r = v.get(kind)
-        if r:
-            rows.append(
-                [kind.replace("_", " "), format_metric("", r["cells"])]
-                + [format_metric("pointing", r[k]) for k in ("drop", "random_drop")]
-                + [format_metric("", r["ratio"])]
-            )
+    rows = _map_rows(
+        v,
+        lambda r: (
+            [format_metric("", r["cells"])]
+            + [format_metric("pointing", r[k]) for k in ("drop", "random_drop")]
+            + [format_metric("", r["ratio"])]
+        ),
+    )
     title = (
         f"intervention: in {v['images']} images, the cells of a {v['grid']} x {v['grid']} grid "
         "where the words peak set to the mean input, against as many random cells "
@@ -142,18 +148,17 @@ def intervention_table(v: dict[str, Any]) -> str:
 
 def grounding_table(g: dict[str, Any]) -> str:
     """Pointing and mass of each kind of per-word map, beside a uniform map's."""
-    rows = []
-    for kind in MAP_KINDS:
-        r = g.get(kind)
-        if r:
-            rows.append(
-                [kind.replace("_", " "), str(r["words"])]
-                + [
-                    f"{format_metric('pointing', r[k])} (uniform map "
-                    f"{format_metric('pointing', r[k + '_baseline'])})"
-                    for k in ("pointing", "mass")
-                ]
-            )
+    rows = _map_rows(
+        g,
+        lambda r: (
+            [str(r["words"])]
+            + [
+                f"{format_metric('pointing', r[k])} (uniform map "
+                f"{format_metric('pointing', r[k + '_baseline'])})"
+                for k in ("pointing", "mass")
+            ]
+        ),
+    )
     title = (
         f"grounding: words that name or describe a part, in {g['images']} images "
         f"({g['part_words']} words, {g['not_visible']} of them on a hidden part and unscored)"
