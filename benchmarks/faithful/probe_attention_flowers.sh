@@ -14,6 +14,10 @@ seed=${2:-0}
 data=${FLOWERS:-../shared/data/flowers102}
 out=benchmarks/faithful/results/probes/attention-flowers/seed$seed
 mkdir -p "$out" "$work/runs/seed$seed"
+# the explainers' training speed on Flowers' shapes first, on an otherwise idle machine
+if [ ! -f benchmarks/speed/results/explainer-flops-spatial.json ]; then
+  python -m benchmarks.speed.explainer_flops_spatial "$data" 30 > /dev/null
+fi
 if [ ! -f "$out/../features.txt" ]; then
   /usr/bin/time -v interpnet features flowers --root "$data" --out "$work/features" --spatial \
     --quiet > "$out/../features.txt" 2> "$out/../features-time.txt"
