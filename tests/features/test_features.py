@@ -1,5 +1,6 @@
 import json
 import sys
+from dataclasses import replace
 
 import pytest
 import torch
@@ -186,6 +187,8 @@ def test_spatial_features_feed_an_attending_explainer(tiny_birds, tmp_path, caps
         layers=["side.map", "hidden.1"], include_softmax=True, pool="none",
         explainer="attention",
     )  # fmt: skip
+    with pytest.raises(ConfigError, match="spatial keeps the backbone's feature map"):
+        fit_config(replace(cfg, features=""), tmp_path / "pixels")
     model = fit_config(cfg, tmp_path / "run")
     shapes = [shape for _, shape in model.explainer.config["layout"]]
     assert shapes == [[1280, 7, 7], [12], [6]] and model.input_spec["side_inputs"] == {

@@ -74,6 +74,11 @@ def configured_trainer(
             f"num_hidden {cfg.num_hidden} asks for more hidden layers than the classifier has "
             f"(hidden_sizes {cfg.hidden_sizes})"
         )
+    if cfg.spatial and not cfg.features:
+        raise ConfigError(
+            "spatial keeps the backbone's feature map of a run on cached features (features=...); "
+            "a classifier on pixels keeps its maps position by position with pool='none'"
+        )
     if cfg.features and not cfg.classifier:
         # the MLP's module names do not depend on the feature sizes: check the layers the
         # conditioning reads on a stand-in before any feature is extracted
