@@ -107,8 +107,8 @@ class FeatureCache:
             )
         if spatial and self.map_shape is None:
             raise DataError(
-                f"{self.folder}: holds no feature map; extract the features with spatial=True "
-                "(interpnet features --spatial)"
+                f"{self.folder}: holds no feature map; extract the features again with "
+                "spatial=True"
             )
         rows = torch.tensor([index[k] for k in keys], dtype=torch.long)
         blocks = [self._all(FEATURES)] + [self._all(f"layer:{n}") for n in layers]

@@ -161,7 +161,7 @@ def evaluate_run(
         else:
             log(
                 "grounding and intervention: skipped (per-word maps over the image need a "
-                "classifier on pixels, or features with the backbone's map: --spatial)"
+                "classifier on pixels, or features with the backbone's map: spatial)"
             )
     out["seconds"] = round(time.time() - start, 1)
     out = finite(out)
