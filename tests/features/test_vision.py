@@ -13,7 +13,7 @@ from interpnet.cli.main import main
 from interpnet.data.images import ImagePreprocessing, load_images
 from interpnet.data.layouts import open_layout
 from interpnet.errors import ConfigError, InterpnetError
-from interpnet.features.backbones import get_backbone, image_features
+from interpnet.features.backbones import get_backbone, image_features, image_parts
 from interpnet.model.loading import load_classifier
 from interpnet.storage import load_tensors
 from tests.helpers import TINY_FIT, load_example, split_items, tiny_flags, vision_libraries
@@ -142,6 +142,11 @@ def test_timm_backbone_reads_the_local_cache_and_never_downloads(
         pre_logits = net.eval().forward_head(net.forward_features(x), pre_logits=True)
     assert feats.shape[1] > net.num_features
     assert torch.allclose(feats[:, : net.num_features], pre_logits, atol=1e-4)
+    # spatial: the map timm's global pooling reads, every position kept
+    parts = dict(image_parts(backbone, [_image(tiny_birds)], spatial=True))
+    with torch.no_grad():
+        fmap = net.forward_features(x)
+    assert backbone.pool_layer == "global_pool" and torch.allclose(parts["map"], fmap, atol=1e-4)
     run = tmp_path / "run"
     args = ["train", "--data-root", str(tiny_birds), "--out", str(run), "--features",
             str(tmp_path / "features"), "--backbone", "timm/test_resnet", "--backbone-layers",
@@ -163,6 +168,10 @@ def test_torchvision_backbone_reads_the_torch_hub_cache(libs, tiny_birds, tmp_pa
     torch.save(torchvision.models.resnet18(weights=None).state_dict(), cached)
     backbone = get_backbone("torchvision/resnet18")
     assert image_features(backbone, [_image(tiny_birds)]).shape == (1, 512)
+    # spatial: layer4's 512 x 7 x 7 map, whose mean is the pooled feature vector
+    parts = dict(image_parts(backbone, [_image(tiny_birds)], spatial=True))
+    assert backbone.pool_layer == "avgpool" and parts["map"].shape == (1, 512, 7, 7)
+    torch.testing.assert_close(parts["map"].mean(dim=(2, 3)), parts["avgpool"])
 
 
 def test_torchvision_example(libs, tiny_birds, tmp_path, capsys):
