@@ -4,7 +4,9 @@ issue's targets ask for (Flowers only: distinct >= 80%, CIDEr-D >= 60) shaded an
 references marked, and the reference points of baselines.py where it ran (results/baselines-
 <dataset>.json: each image's most consensual own human reference, with each sentence allowed
 for at most c images; retrieval of training sentences).
-Also lists the points no other beats on both axes (the frontier).
+The attention probe's runs (probe_attention*.sh: LRCN, attention and transformer explainers on
+the same classifier parts) are drawn with red edges. Also lists the points no other beats on
+both axes (the frontier), the probe's included.
 
 Usage: python -m benchmarks.faithful frontier [flowers|synthbirds]
 writes results/frontier-<dataset>.png and results/frontier-<dataset>.md
@@ -71,6 +73,25 @@ def baseline_points(dataset: str) -> list[dict]:
     return out
 
 
+def probe_points(dataset: str) -> list[dict]:
+    """The attention probe's greedy test evaluations (probe_attention*.sh: the LRCN, attention
+    and transformer explainers reading the same classifier parts), one point per run and seed."""
+    out = []
+    for path in sorted((RESULTS / "probes" / f"attention-{dataset}").glob("seed*/*-metrics.json")):
+        e = json.loads(path.read_text())["explanations"]
+        fid = e.get("fidelity")
+        out.append(
+            {
+                "run": f"{path.name.removesuffix('-metrics.json')} ({path.parent.name})",
+                "decoder": "greedy",
+                "distinct": 100 * e["specificity"]["distinct_share"],
+                "cider": e["standard"]["CIDEr-D"],
+                "fidelity": None if fid is None else 100 * fid,
+            }
+        )
+    return out
+
+
 def frontier(pts: list[dict]) -> list[dict]:
     """The points that no other point beats on both distinct share and CIDEr-D."""
     keep = [
@@ -121,6 +142,23 @@ def main(argv: list[str]) -> int:
             label="greedy" if greedy else "reranked / sampled decoders",
         )
     fig.colorbar(sc, ax=ax, label="fidelity %")
+    probes = probe_points(dataset)
+    for kind, marker in (("lrcn", "P"), ("attention", "s"), ("transformer", "h")):
+        group = [p for p in probes if p["run"].split(" ")[0].split("-")[0] == kind]
+        if group:
+            ax.scatter(
+                [p["distinct"] for p in group],
+                [p["cider"] for p in group],
+                c=[p["fidelity"] if p["fidelity"] is not None else float("nan") for p in group],
+                cmap="viridis",
+                vmin=40,
+                vmax=100,
+                marker=marker,
+                s=60,
+                edgecolors="tab:red",
+                linewidths=1.0,
+                label=f"attention probe: {kind} (greedy)",
+            )
     base = baseline_points(dataset)
     oracles = sorted(
         (b for b in base if b["run"].startswith("oracle")), key=lambda b: b["distinct"]
@@ -170,7 +208,7 @@ def main(argv: list[str]) -> int:
         "| run | decoder | distinct % | CIDEr-D | fidelity % |",
         "|---|---|---|---|---|",
     ]
-    for p in frontier(pts):
+    for p in frontier(pts + probes):
         fid = "n/a" if p["fidelity"] is None else f"{p['fidelity']:.1f}"
         rows.append(
             f"| {run_label(p['run'])} ({p['run']}) | {p['decoder']} | {p['distinct']:.1f} "
