@@ -23,6 +23,7 @@ from interpnet.metrics.faithfulness import (
 )
 from interpnet.metrics.retrieval import candidate_pools, self_retrieval
 from interpnet.metrics.specificity import specificity
+from interpnet.model.interpnet import InterpNet
 from interpnet.scorers.retrieval import RetrievalModel
 from interpnet.scorers.rewards import (
     CiderReward,
@@ -170,6 +171,28 @@ def test_decision_mask_covers_hidden_layers_and_softmax(trained):
     assert list(dims)[0] == x_part
     assert int(mask.sum()) == sum(d for name, d in dims.items() if name != x_part)
     assert not mask[: dims[x_part]].any() and mask[dims[x_part] :].all()
+
+
+def test_backbone_blocks_and_side_maps_are_input_not_decision():
+    """A CNN block or a feature run's backbone map in r(x) is part of the input, x: a
+    counterfactual swaps only the hidden layers and the softmax, never the image's own map."""
+    from interpnet.model import CNNClassifier, Conditioning, MLPClassifier
+    from interpnet.text import Vocabulary
+
+    vocab = Vocabulary(["a", "bird"])
+    cnn = CNNClassifier(6, image_size=32, channels=[8, 16], hidden_sizes=[16, 12])
+    reads = Conditioning("custom", layers=["backbone.blocks.1", "head.hidden.1"],
+                         include_softmax=True, pool="none")  # fmt: skip
+    x = torch.rand(2, 3, 32, 32)
+    model = InterpNet.build(cnn, vocab, reads, x, embed_dim=4, hidden_dim=8, fusion_dim=8)
+    mask = model.decision_mask(x)
+    assert not mask[: 16 * 8 * 8].any() and mask[16 * 8 * 8 :].all() and len(mask) == 1024 + 18
+    mlp = MLPClassifier(4, 3, [5], side_inputs={"map": [2, 2, 2]})
+    reads = Conditioning("custom", layers=["side.map", "hidden.0"], include_softmax=True,
+                         pool="none")  # fmt: skip
+    model = InterpNet.build(mlp, vocab, reads, torch.rand(2, 12), embed_dim=4, hidden_dim=8,
+                            fusion_dim=8)  # fmt: skip
+    assert model.decision_mask(torch.rand(2, 12)).tolist() == [False] * 8 + [True] * 8
 
 
 def test_a_swap_moves_nothing_when_the_model_ignores_r(trained):

@@ -19,7 +19,7 @@ from interpnet.decoding.retrieve import ReferenceBank
 from interpnet.devices import mixed_precision
 from interpnet.errors import CheckpointError, ConfigError
 from interpnet.model.attention import AttentionExplainer  # noqa: F401  (registers it)
-from interpnet.model.classifier import build_classifier, classifier_config
+from interpnet.model.classifier import MLPClassifier, build_classifier, classifier_config
 from interpnet.model.conditioning import Conditioning
 from interpnet.model.explainer import (
     DEFAULT_EXPLAINER,
@@ -287,11 +287,18 @@ class InterpNet(nn.Module):
 
     def decision_mask(self, example: torch.Tensor) -> torch.Tensor:
         """Which entries of r(x) carry the classifier's decision (its hidden layers and softmax):
-        all parts but the input features x (the classifier's input, or its feature layer).
-        All False for ``captioning`` and ``gve-label``, whose r(x) is x alone."""
+        all parts but those of the input, x: the classifier's input, its feature layer and the
+        layers of the feature extractor that makes it (a CNN's backbone blocks; the pretrained
+        backbone's layers and map a feature MLP gets as side inputs). All False for
+        ``captioning`` and ``gve-label``, whose r(x) is x alone."""
         feature = getattr(self.classifier, "feature_layer_name", None)
-        x_parts = {"input", feature}
-        return self.part_mask(example, lambda name: name not in x_parts)
+        sides = isinstance(self.classifier, MLPClassifier)
+
+        def of_x(name: str) -> bool:
+            inside = feature is not None and (name == feature or name.startswith(f"{feature}."))
+            return name == "input" or inside or (sides and name.startswith("side."))
+
+        return self.part_mask(example, lambda name: not of_x(name))
 
     def part_mask(self, example: torch.Tensor, keep: Callable[[str], bool]) -> torch.Tensor:
         """Which entries of r(x) belong to the parts whose names ``keep`` accepts (part names
