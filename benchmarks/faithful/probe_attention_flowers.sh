@@ -5,7 +5,7 @@
 # explainer epochs). All three read the same parts: the map (the LRCN average-pooled, which is
 # the feature vector x; the others its 49 positions, --pool none), the MLP's last hidden layer and
 # the softmax. Greedy test explanations, evaluated with the judges (no human agreement);
-# intervention test on 200 test images (Flowers has no part annotations: no grounding).
+# intervention test on 100 test images (Flowers has no part annotations: no grounding).
 # Resumable: a finished step leaves its file in the results folder.
 # Usage (repository root, venv active): bash benchmarks/faithful/probe_attention_flowers.sh WORKDIR [SEED]
 set -euo pipefail
@@ -24,20 +24,23 @@ if [ ! -f "$out/../features.txt" ]; then
 fi
 reads=(--features "$work/features" --spatial --variant custom --layers side.map hidden.1
   --include-softmax --recipe default --explainer-epochs 15)
-for name in lrcn attention transformer; do
-  pool=none
+for name in lrcn transformer attention; do
+  pool=none budget=()
   [ "$name" = lrcn ] && pool=avg
+  # 2 CPU cores: the transformer's epoch is about 4x the LRCN's (explainer-flops-spatial), so it
+  # gets 6 epochs (EPOCHS_TRANSFORMER) where the others get 15
+  [ "$name" = transformer ] && budget=(--explainer-epochs "${EPOCHS_TRANSFORMER:-6}")
   run="$work/runs/seed$seed/$name"
   if [ ! -f "$out/$name-train_log.jsonl" ]; then
     rm -rf "$run"
     start=$(date +%s)
     interpnet train --data-root "$data" "${reads[@]}" --pool "$pool" --explainer "$name" \
-      --seed "$seed" --device cpu --quiet --out "$run" > "$out/$name-train.txt"
+      "${budget[@]}" --seed "$seed" --device cpu --quiet --out "$run" > "$out/$name-train.txt"
     echo "wall seconds: $(( $(date +%s) - start ))" >> "$out/$name-train.txt"
     cp "$run/train_log.jsonl" "$out/$name-train_log.jsonl"
   fi
   if [ ! -f "$out/$name-metrics.json" ]; then
-    interpnet evaluate "$run" --no-human --quiet > "$out/$name-evaluate.txt"
+    interpnet evaluate "$run" --no-human --evidence-images 100 --quiet > "$out/$name-evaluate.txt"
     cp "$run/metrics.json" "$out/$name-metrics.json"
   fi
 done
