@@ -113,10 +113,9 @@ def evaluation_table(m: dict[str, Any]) -> str:
         )
     headers = ["metric", "explanations", "human agreement"]
     table = title + "\n\n" + markdown(headers + ([LOOKUP] if m.get("lookup") else []), rows)
-    if m.get("grounding"):
-        table += "\n\n" + grounding_table(m["grounding"])
-    if m.get("intervention"):
-        table += "\n\n" + intervention_table(m["intervention"])
+    for key, draw in (("grounding", grounding_table), ("intervention", intervention_table)):
+        if any(m.get(key, {}).get(kind) for kind in MAP_KINDS):  # a section with maps
+            table += "\n\n" + draw(m[key])
     return table
 
 
