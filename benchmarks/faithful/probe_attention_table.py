@@ -3,8 +3,8 @@ the caption and faithfulness metrics beside distinct share and fidelity; groundi
 intervention test per kind of per-word map; the counterfactual test with its controls and
 correlation; the explainer's seconds per epoch.
 
-Usage: python -m benchmarks.faithful probe-attention-table
-       (writes results/probes/attention-synthbirds/table.md and prints it)
+Usage: python -m benchmarks.faithful probe-attention-table [synthbirds|flowers]
+       (writes results/probes/attention-<dataset>/table.md and prints it)
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from pathlib import Path
 
 from benchmarks.faithful.table import COLUMNS, RESULTS, _cell
 
-FOLDER = RESULTS / "probes" / "attention-synthbirds"
 EXPLAINERS = {
     "lrcn": "LRCN (pooled)",
     "attention": "attention, penalty 1",
@@ -24,7 +23,7 @@ EXPLAINERS = {
     "transformer": "transformer",
 }
 SHOWN = (
-    "acc.", "std METEOR", "std CIDEr-D", "distinct %", "vocab", "relevance pred. %",
+    "acc.", "std METEOR", "std CIDEr-D", "distinct %", "vocab", "R@5 %", "relevance pred. %",
     "fidelity %", "attr. precision",
 )  # fmt: skip
 MAPS = ("attention", "integrated_gradients", "grad_cam")
@@ -40,9 +39,16 @@ def _epoch_seconds(log: Path) -> float | None:
     return statistics.median(seconds) if seconds else None
 
 
-def _runs() -> dict[str, list[tuple[dict, Path]]]:
+def _value(fn, m: dict):
+    try:
+        return fn(m, m["explanations"])
+    except (KeyError, TypeError):
+        return None
+
+
+def _runs(folder: Path) -> dict[str, list[tuple[dict, Path]]]:
     runs: dict[str, list[tuple[dict, Path]]] = {}
-    for seed in sorted(FOLDER.glob("seed*")):
+    for seed in sorted(folder.glob("seed*")):
         for name in EXPLAINERS:
             path = seed / f"{name}-metrics.json"
             if path.is_file():
@@ -57,12 +63,12 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
 
 
-def probe_attention_table() -> str:
-    runs = _runs()
+def probe_attention_table(dataset: str = "synthbirds") -> str:
+    runs = _runs(RESULTS / "probes" / f"attention-{dataset}")
     columns = [(name, fn) for name, fn in COLUMNS if name in SHOWN]
     main = []
     for name, found in runs.items():
-        cells = [_cell([fn(m, m["explanations"]) for m, _ in found]) for _, fn in columns]
+        cells = [_cell([_value(fn, m) for m, _ in found]) for _, fn in columns]
         cf = [m["explanations"].get("counterfactual") or {} for m, _ in found]
         cells += [
             _cell([_pct(c.get("moved")) for c in cf]),
@@ -103,16 +109,19 @@ def probe_attention_table() -> str:
         "part area %", "intervention drop %", "random drop %", "ratio",
     ]  # fmt: skip
     return (
-        "Test split (900 images), greedy; grounding and intervention on 200 test images.\n\n"
+        "Test split, greedy; grounding (where the data have parts) and intervention on a spread "
+        "of test images (see the probe's script).\n\n"
         + _table(headers, main)
         + "\n\nPer-word maps: grounding of the words that name or describe a part, and the "
-        "intervention test (8 x 8 grid, 4 random draws).\n\n" + _table(map_headers, maps) + "\n"
+        "intervention test (a grid over the image, 8 x 8, or the backbone's 7 x 7 map; 4 random "
+        "draws).\n\n" + _table(map_headers, maps) + "\n"
     )
 
 
 def main(argv: list[str]) -> int:
-    text = probe_attention_table()
-    (FOLDER / "table.md").write_text(text)
+    dataset = argv[0] if argv else "synthbirds"
+    text = probe_attention_table(dataset)
+    (RESULTS / "probes" / f"attention-{dataset}" / "table.md").write_text(text)
     print(text)
     return 0
 
