@@ -107,6 +107,21 @@ def frontier(pts: list[dict]) -> list[dict]:
     return sorted(keep, key=lambda p: p["distinct"])
 
 
+def _scatter(ax, group: list[dict], marker: str, label: str, **style):
+    """Points of ``group`` at (distinct, CIDEr-D), coloured by fidelity."""
+    return ax.scatter(
+        [p["distinct"] for p in group],
+        [p["cider"] for p in group],
+        c=[p["fidelity"] if p["fidelity"] is not None else float("nan") for p in group],
+        cmap="viridis",
+        vmin=40,
+        vmax=100,
+        marker=marker,
+        label=label,
+        **style,
+    )
+
+
 def main(argv: list[str]) -> int:
     dataset = argv[0] if argv else "flowers"
     pts, ref = points(dataset)
@@ -129,36 +144,15 @@ def main(argv: list[str]) -> int:
         )
     for greedy in (True, False):
         group = [p for p in pts if (p["decoder"] == "greedy") == greedy]
-        sc = ax.scatter(
-            [p["distinct"] for p in group],
-            [p["cider"] for p in group],
-            c=[p["fidelity"] if p["fidelity"] is not None else float("nan") for p in group],
-            cmap="viridis",
-            vmin=40,
-            vmax=100,
-            marker="o" if greedy else "^",
-            edgecolors="k",
-            linewidths=0.4,
-            label="greedy" if greedy else "reranked / sampled decoders",
-        )
+        label = "greedy" if greedy else "reranked / sampled decoders"
+        sc = _scatter(ax, group, "o" if greedy else "^", label, edgecolors="k", linewidths=0.4)
     fig.colorbar(sc, ax=ax, label="fidelity %")
     probes = probe_points(dataset)
     for kind, marker in (("lrcn", "P"), ("attention", "s"), ("transformer", "h")):
         group = [p for p in probes if p["run"].split(" ")[0].split("-")[0] == kind]
         if group:
-            ax.scatter(
-                [p["distinct"] for p in group],
-                [p["cider"] for p in group],
-                c=[p["fidelity"] if p["fidelity"] is not None else float("nan") for p in group],
-                cmap="viridis",
-                vmin=40,
-                vmax=100,
-                marker=marker,
-                s=60,
-                edgecolors="tab:red",
-                linewidths=1.0,
-                label=f"attention probe: {kind} (greedy)",
-            )
+            label = f"attention probe: {kind} (greedy)"
+            _scatter(ax, group, marker, label, s=60, edgecolors="tab:red", linewidths=1.0)
     base = baseline_points(dataset)
     oracles = sorted(
         (b for b in base if b["run"].startswith("oracle")), key=lambda b: b["distinct"]
