@@ -16,6 +16,7 @@ from interpnet.decoding.rerank import Reranker
 from interpnet.errors import ConfigError
 from interpnet.model.explainer import Explainer
 from interpnet.model.interpnet import InterpNet
+from interpnet.model.tokens import token_spans
 
 
 def attends(explainer: Explainer) -> bool:
@@ -56,17 +57,6 @@ class EvidenceMaps:
         self.model = model
         self.layout = [(name, list(shape)) for name, shape in explainer.config["layout"]]
 
-    def _spans(self) -> list[tuple[str, int, int, list[int]]]:
-        """(part name, first token, token count, grid) of each part, then the label's."""
-        spans, at = [], 0
-        for name, shape in self.layout:
-            count = shape[1] * shape[2] if len(shape) == 3 else 1
-            spans.append((name, at, count, shape[1:] if len(shape) == 3 else []))
-            at += count
-        if self.model.explainer.uses_label:
-            spans.append(("label", at, 1, []))
-        return spans
-
     @torch.no_grad()
     def explain(
         self,
@@ -86,7 +76,7 @@ class EvidenceMaps:
         cond = explainer.condition(r, labels if explainer.uses_label else None)
         words = explainer.words(input_words(model, ids, x.device))
         weights = explainer.word_attention(words, cond).float().cpu()
-        spans = self._spans()
+        spans = token_spans(self.layout, explainer.uses_label)
         out = []
         for n, seq in enumerate(tokens):
             w = weights[n, : len(ids[n])]  # (T, N)

@@ -7,7 +7,6 @@ Regions come back in the coordinates of the classifier's input (the resized cent
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,12 +35,6 @@ class Region:
     rx: float
     ry: float
     angle: float = 0.0
-
-    def contains(self, x: float, y: float) -> bool:
-        dx, dy = x - self.cx, y - self.cy
-        c, s = math.cos(self.angle), math.sin(self.angle)
-        u, v = dx * c + dy * s, -dx * s + dy * c
-        return (u / self.rx) ** 2 + (v / self.ry) ** 2 <= 1.0
 
     def scaled(self, scale: float, left: float, top: float, side: float) -> Region:
         """This region after scaling the image by ``scale`` and cropping a ``side``-pixel
@@ -87,9 +80,9 @@ class PartAnnotations:
                 )
             if not numbers[-1]:  # not visible
                 continue
-            region = Region(*numbers[:5]) if self.kind == "regions" else None
-            if region is None:
-                region = Region(numbers[0], numbers[1], 0.0, 0.0)  # radius set per crop
+            # a keypoint's disc gets its radius in the crop's coordinates (regions())
+            keypoint = Region(numbers[0], numbers[1], 0.0, 0.0)
+            region = Region(*numbers[:5]) if self.kind == "regions" else keypoint
             parts = self._by_image.setdefault(paths[image_id], {})
             parts.setdefault(names[part_id], []).append(region)
 

@@ -13,6 +13,21 @@ import torch
 from torch import nn
 
 
+def token_spans(layout: list, label: bool) -> list[tuple[str, int, int, list[int]]]:
+    """(part name, first token, token count, grid) of each part of r(x) in the order
+    :class:`RxTokens` lays out its tokens: a map's H x W positions on its (H, W) grid, one
+    token for a vector; then the label's one token, for an explainer that reads a label."""
+    spans, at = [], 0
+    for name, shape in layout:
+        grid = list(shape[1:]) if len(shape) == 3 else []
+        count = math.prod(grid) if grid else 1
+        spans.append((name, at, count, grid))
+        at += count
+    if label:
+        spans.append(("label", at, 1, []))
+    return spans
+
+
 class RxTokens:
     """Mixin for an :class:`~interpnet.model.Explainer` (an ``nn.Module``): builds the token
     projection of r(x) from its ``layout`` (``[name, shape]`` of each part, as
@@ -40,6 +55,9 @@ class RxTokens:
             raise ValueError(f"layout sizes add up to {sum(sizes)}, r(x) has {cond_dim}")
         self.sizes = sizes
         self.maps = [len(shape) == 3 for _, shape in layout]
+        # the part (index in layout; the label last) of each token
+        spans = token_spans(layout, num_classes > 0)
+        self._owner = [k for k, (_, _, count, _) in enumerate(spans) for _ in range(count)]
         self.part_dropout, self.position_dropout = part_dropout, position_dropout
         self.label_embed = nn.Embedding(num_classes, label_embed_dim) if num_classes else None
         # one projection per part: a map's channels at each position, or a whole vector
@@ -55,7 +73,7 @@ class RxTokens:
     def project(self, c: torch.Tensor) -> dict[str, torch.Tensor]:
         """The tokens (B, N, width) of ``c`` = [r(x) ; label embedding] and their mask (B, N):
         all True, but for the parts and positions dropped in training."""
-        batch, tokens, owner, at, used = c.shape[0], [], [], 0, 0
+        batch, tokens, at, used = c.shape[0], [], 0, 0
         for k, (size, is_map, proj) in enumerate(
             zip(self.sizes, self.maps, self.project_parts, strict=True)
         ):
@@ -70,15 +88,13 @@ class RxTokens:
             else:
                 token = (proj(part) + self.part_embed[k]).unsqueeze(1)
             tokens.append(token)
-            owner += [k] * token.shape[1]
         if self.label_token is not None:
             label = self.label_token(c[:, at:]) + self.part_embed[-1]
             tokens.append(label.unsqueeze(1))
-            owner.append(len(self.sizes))
         tokens = torch.cat(tokens, dim=1)
-        return {"tokens": tokens, "mask": self._kept(tokens, owner)}
+        return {"tokens": tokens, "mask": self._kept(tokens)}
 
-    def _kept(self, tokens: torch.Tensor, owner: list[int]) -> torch.Tensor:
+    def _kept(self, tokens: torch.Tensor) -> torch.Tensor:
         """Which tokens the explainer may read: in training, each part (its tokens together)
         is dropped with probability ``part_dropout`` and each token with ``position_dropout``;
         a row that would lose every token keeps them all."""
@@ -87,7 +103,7 @@ class RxTokens:
             return mask
         parts = len(self.sizes) + 1
         keep_part = torch.rand(tokens.shape[0], parts, device=tokens.device) >= self.part_dropout
-        mask = keep_part[:, torch.tensor(owner, device=tokens.device)]
+        mask = keep_part[:, torch.tensor(self._owner, device=tokens.device)]
         mask &= torch.rand(tokens.shape[:2], device=tokens.device) >= self.position_dropout
         empty = ~mask.any(dim=1)
         mask[empty] = True
